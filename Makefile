@@ -1,0 +1,61 @@
+# Every target installs what it needs: the virtual environment is (re)built from requirements.txt
+# whenever that file or pyproject.toml changes, and the dbt manifest whenever the dbt project changes.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DBT_DIR := sales_analytics_dbt
+MANIFEST := $(DBT_DIR)/target/manifest.json
+DBT_SOURCES := $(shell find $(DBT_DIR) -path $(DBT_DIR)/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print)
+
+export DAGSTER_HOME ?= $(CURDIR)/.dagster
+# dagster-dbt and `dagster dev` look for dbt on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+# make run CUSTOMERS=2000 TRANSACTIONS=50000 DAYS=30 SEED=7
+RUN_ARGS := $(if $(CUSTOMERS),--customers $(CUSTOMERS)) $(if $(TRANSACTIONS),--transactions $(TRANSACTIONS)) \
+            $(if $(DAYS),--days $(DAYS)) $(if $(SEED),--seed $(SEED)) $(if $(AS_OF),--as-of $(AS_OF))
+
+.PHONY: install run dev test lint format lock clean
+
+install: $(INSTALLED) $(MANIFEST)
+
+$(INSTALLED): requirements.txt pyproject.toml
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@UV="$$(command -v uv || echo python3 -m uv)"; \
+	  test -x $(BIN)/python || $$UV venv --quiet --python "$$(command -v python3)" $(VENV) && \
+	  $$UV pip install --quiet --python $(BIN)/python -r requirements.txt && \
+	  $$UV pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+$(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
+	cd $(DBT_DIR) && ../$(BIN)/dbt parse --quiet --profiles-dir .
+	@touch $@
+
+$(DAGSTER_HOME):
+	mkdir -p $@
+
+run: install | $(DAGSTER_HOME)
+	$(BIN)/python -m sales_analytics.run $(RUN_ARGS)
+
+dev: install | $(DAGSTER_HOME)
+	$(BIN)/dagster dev --host 127.0.0.1 --port $${DAGSTER_PORT:-3000}
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Re-pin requirements.txt from pyproject.toml's ranges (needs network to the package registry).
+lock:
+	@UV="$$(command -v uv || echo python3 -m uv)"; \
+	  $$UV pip compile --quiet --no-header --no-annotate --python-version 3.11 --extra dev pyproject.toml -o requirements.txt
+
+clean:
+	rm -rf $(VENV) $(DBT_DIR)/target $(DBT_DIR)/logs .pytest_cache

@@ -1,0 +1,21 @@
+"""Resources of the project, configured from Settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sales_analytics.project import dbt_cli_resource
+from sales_analytics.resources.calendar import RunCalendar
+from sales_analytics.resources.fakestore import FakeStoreResource
+from sales_analytics.resources.warehouse import Warehouse, WarehouseIOManager
+from sales_analytics.settings import Settings
+
+
+def build_resources(settings: Settings) -> dict[str, Any]:
+    return {
+        "io_manager": WarehouseIOManager(database=str(settings.duckdb_path)),
+        "warehouse": Warehouse(path=str(settings.duckdb_path)),
+        "dbt": dbt_cli_resource(),
+        "fakestore": FakeStoreResource(base_url=settings.products_url, offline=settings.offline),
+        "calendar": RunCalendar(timezone=settings.timezone),
+    }

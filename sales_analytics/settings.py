@@ -1,0 +1,78 @@
+"""Environment settings: names, defaults and validation in one place, with no Dagster import."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DUCKDB_PATH = "SALES_ANALYTICS_DUCKDB_PATH"
+PRODUCTS_URL = "SALES_ANALYTICS_PRODUCTS_URL"
+OFFLINE = "SALES_ANALYTICS_OFFLINE"
+WEBHOOK_URL = "SALES_ANALYTICS_WEBHOOK_URL"
+TIMEZONE = "SALES_ANALYTICS_TIMEZONE"
+
+DEFAULT_DUCKDB_PATH = "data/sales_analytics.duckdb"
+DEFAULT_PRODUCTS_URL = "https://fakestoreapi.com"
+DEFAULT_TIMEZONE = "UTC"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the project cannot use; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    duckdb_path: Path
+    products_url: str
+    offline: bool
+    timezone: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            duckdb_path=resolve_path(env.get(DUCKDB_PATH) or DEFAULT_DUCKDB_PATH),
+            products_url=parse_products_url(env.get(PRODUCTS_URL) or DEFAULT_PRODUCTS_URL),
+            offline=parse_flag(OFFLINE, env.get(OFFLINE, "")),
+            timezone=parse_timezone(env.get(TIMEZONE) or DEFAULT_TIMEZONE),
+        )
+
+
+def resolve_path(value: str) -> Path:
+    """Relative paths are relative to the project root, never to the working directory."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def parse_products_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(
+            f"{PRODUCTS_URL} must be an http:// or https:// URL with a host, got {value!r}"
+        )
+    return value.rstrip("/")
+
+
+def parse_flag(name: str, value: str) -> bool:
+    normalized = value.strip().lower()
+    if normalized in ("", "0", "false", "no"):
+        return False
+    if normalized in ("1", "true", "yes"):
+        return True
+    raise SettingsError(f"{name} must be 1 or 0 (or true/false), got {value!r}")
+
+
+def parse_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise SettingsError(
+            f"{TIMEZONE} must be an IANA timezone name such as UTC or Europe/Berlin, got {value!r}"
+        ) from error
+    return value

@@ -1,0 +1,48 @@
+with
+
+transactions as (
+    select * from {{ ref('stg_transactions') }}
+),
+
+customers as (
+    select * from {{ ref('stg_customers') }}
+),
+
+products as (
+    select * from {{ ref('stg_products') }}
+),
+
+final as (
+    select
+        transactions.transaction_id,
+        transactions.transaction_timestamp,
+        transactions.transaction_date,
+        cast(date_trunc('week', transactions.transaction_date) as date) as transaction_week,
+        cast(date_trunc('month', transactions.transaction_date) as date) as transaction_month,
+        cast(year(transactions.transaction_date) as integer) as transaction_year,
+        cast(month(transactions.transaction_date) as integer) as transaction_month_number,
+        dayname(transactions.transaction_date) as day_of_week,
+        transactions.customer_id,
+        customers.full_name as customer_name,
+        customers.customer_segment,
+        customers.city as customer_city,
+        customers.state as customer_state,
+        transactions.product_id,
+        coalesce(products.product_name, transactions.product_name) as product_name,
+        coalesce(products.product_category, transactions.product_category) as product_category,
+        transactions.quantity,
+        cast(transactions.unit_price as decimal(18, 2)) as unit_price,
+        cast(transactions.total_amount as decimal(18, 2)) as total_amount,
+        cast(
+            transactions.total_amount - transactions.quantity * transactions.unit_price * 0.7
+            as decimal(18, 2)
+        ) as estimated_profit,
+        cast(transactions.total_amount / transactions.quantity as decimal(18, 2)) as revenue_per_unit
+    from transactions
+    left join customers
+        on transactions.customer_id = customers.customer_id
+    left join products
+        on transactions.product_id = products.product_id
+)
+
+select * from final

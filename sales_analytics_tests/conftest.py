@@ -1,0 +1,99 @@
+"""Shared fixtures: a prepared dbt manifest, a temp warehouse, and a real local HTTP server."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # @dbt_assets reads the manifest when sales_analytics is imported, i.e. at collection.
+    from sales_analytics.project import prepare_manifest
+
+    prepare_manifest()
+
+
+@pytest.fixture
+def warehouse_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh warehouse file for the test; dbt sees it through the same env var as Dagster."""
+    path = tmp_path / "warehouse" / "sales_analytics.duckdb"
+    monkeypatch.setenv("SALES_ANALYTICS_DUCKDB_PATH", str(path))
+    monkeypatch.setenv("SALES_ANALYTICS_OFFLINE", "1")
+    monkeypatch.delenv("SALES_ANALYTICS_PRODUCTS_URL", raising=False)
+    monkeypatch.delenv("SALES_ANALYTICS_TIMEZONE", raising=False)
+    return path
+
+
+Handler = Callable[[BaseHTTPRequestHandler], None]
+
+
+@dataclass
+class LocalServer:
+    """A real HTTP server on 127.0.0.1 answering each request with the next queued handler
+    (the last one repeats), recording every request it received."""
+
+    url: str
+    handlers: list[Handler] = field(default_factory=list)
+    requests: list[tuple[str, str, bytes]] = field(default_factory=list)
+
+    def respond(self, *handlers: Handler) -> None:
+        self.handlers[:] = handlers
+
+
+def json_response(payload: object, status: int = 200) -> Handler:
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        body = json.dumps(payload).encode()
+        request.send_response(status)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    return handle
+
+
+def raw_response(body: bytes, status: int = 200, content_type: str = "text/html") -> Handler:
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(status)
+        request.send_header("Content-Type", content_type)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    return handle
+
+
+@pytest.fixture
+def local_server() -> Iterator[LocalServer]:
+    server_state = LocalServer(url="")
+
+    class RequestHandler(BaseHTTPRequestHandler):
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            server_state.requests.append((self.command, self.path, body))
+            index = min(len(server_state.requests), len(server_state.handlers)) - 1
+            server_state.handlers[index](self)
+
+        do_GET = _handle
+        do_POST = _handle
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
+    httpd.daemon_threads = True
+    server_state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server_state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
