@@ -32,13 +32,15 @@ $(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
 	cd $(DBT_DIR) && ../$(BIN)/dbt parse --quiet --profiles-dir .
 	@touch $@
 
-$(DAGSTER_HOME):
-	mkdir -p $@
+# One run at a time: DuckDB allows one writing process per file (an existing file is kept).
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	printf 'concurrency:\n  runs:\n    max_concurrent_runs: 1\ntelemetry:\n  enabled: false\n' > $@
 
-run: install | $(DAGSTER_HOME)
+run: install | $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m sales_analytics.run $(RUN_ARGS)
 
-dev: install | $(DAGSTER_HOME)
+dev: install | $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev --host 127.0.0.1 --port $${DAGSTER_PORT:-3000}
 
 test: install
