@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 RUN_ARGS := $(if $(CUSTOMERS),--customers $(CUSTOMERS)) $(if $(TRANSACTIONS),--transactions $(TRANSACTIONS)) \
             $(if $(DAYS),--days $(DAYS)) $(if $(SEED),--seed $(SEED)) $(if $(AS_OF),--as-of $(AS_OF))
 
-.PHONY: install run dev test lint format lock clean
+.PHONY: install run dev test test-faults lint format lock clean
 
 install: $(INSTALLED) $(MANIFEST)
 
@@ -45,6 +45,9 @@ dev: install | $(DAGSTER_HOME)/dagster.yaml
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-faults: install
+	$(BIN)/pytest -m faults $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
