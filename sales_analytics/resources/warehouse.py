@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import dagster as dg
 import duckdb
+from dagster._core.storage.db_io_manager import DbIOManager
 from dagster_duckdb_polars import DuckDBPolarsIOManager
 
-
-def ensure_folder(database: str) -> None:
-    folder = Path(database).parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OSError(
-            f"cannot create the warehouse folder {folder} for {database}: {error}"
-        ) from error
+from sales_analytics.resources.duckdb_client import (
+    DEFAULT_LOCK_TIMEOUT_SECONDS,
+    TransactionalDuckDbClient,
+    quote_identifier,
+)
 
 
 class WarehouseIOManager(DuckDBPolarsIOManager):
-    """DuckDBPolarsIOManager that creates the warehouse's folder on first use; the schema of each
-    table is its asset key prefix (raw)."""
+    """DuckDBPolarsIOManager whose writes are single transactions (TransactionalDuckDbClient),
+    that waits a bounded time for a lock held by another process and creates the warehouse's
+    folder on first use; the schema of each table is its asset key prefix (raw)."""
 
-    def create_io_manager(self, context: dg.InitResourceContext):
-        ensure_folder(self.database)
-        return super().create_io_manager(context)
+    lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> DbIOManager:
+        return DbIOManager(
+            db_client=TransactionalDuckDbClient(),
+            database=self.database,
+            schema=self.schema_,
+            type_handlers=self.type_handlers(),
+            default_load_type=self.default_load_type(),
+            io_manager_name="WarehouseIOManager",
+        )
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -48,7 +52,7 @@ def relation_metadata(
     ).fetchall()
     if not columns:
         return {}
-    relation = f"{_quote(schema)}.{_quote(name)}"
+    relation = f"{quote_identifier(schema)}.{quote_identifier(name)}"
     (row_count,) = connection.execute(f"select count(*) from {relation}").fetchone()
     return {
         "dagster/row_count": dg.MetadataValue.int(row_count),
@@ -56,7 +60,3 @@ def relation_metadata(
             dg.TableSchema(columns=[dg.TableColumn(column, dtype) for column, dtype in columns])
         ),
     }
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
