@@ -321,10 +321,14 @@ def format_kpi(key: str, value: int | None) -> str:
 
 
 def _bar_chart(
-    category: str, category_title: str, measure: str, measure_title: str, **options: Any
+    category: str,
+    category_title: str,
+    measure: str,
+    measure_title: str,
+    sort: str | list[str] = "-x",
 ) -> alt.Chart:
+    """Horizontal bars of `measure` per `category`, largest first unless `sort` lists the order."""
     money = measure == "revenue"
-    sort = options.get("sort", "-x")
     # Counts get whole-number ticks only.
     axis = alt.Axis(format="$,.0f") if money else alt.Axis(format=",d", tickMinStep=1)
     tooltip = [
@@ -479,7 +483,10 @@ def render_visual(visual: Visual) -> str:
     wide = " wide" if visual.wide else ""
     title = _escape(visual.title)
     if visual.kind == "chart":
-        body = f'<div class="chart" data-chart="{visual.key}" aria-label="{title}"></div>'
+        body = (
+            f'<div class="chart" role="figure" data-chart="{visual.key}"'
+            f' aria-label="{title}"></div>'
+        )
     else:
         headers = "".join(
             f'<th scope="col" class="{"num" if numeric else "text"}">{_escape(header)}</th>'

@@ -291,22 +291,30 @@ function describeSelection(rows, selection) {
   document.getElementById("selection-summary").textContent = parts.join("; ");
 }
 
+function showError(error) {
+  root.dataset.error = String(error);
+  document.getElementById("dashboard-error").hidden = false;
+}
+
 let renders = 0;
 let queued = Promise.resolve();
 
+async function render() {
+  const selection = currentSelection();
+  const rows = selectedTransactions(selection);
+  const summary = summarize(rows, selection);
+  renderKpis(summary.kpis);
+  renderTables(summary.tables);
+  describeSelection(rows, selection);
+  await renderCharts(summary.charts);
+  renders += 1;
+  root.dataset.renders = String(renders);
+}
+
 function update() {
-  // Renders run one after another, so a quick series of slicer clicks ends on the last state.
-  queued = queued.then(async () => {
-    const selection = currentSelection();
-    const rows = selectedTransactions(selection);
-    const summary = summarize(rows, selection);
-    renderKpis(summary.kpis);
-    renderTables(summary.tables);
-    describeSelection(rows, selection);
-    await renderCharts(summary.charts);
-    renders += 1;
-    root.dataset.renders = String(renders);
-  });
+  // Renders run one after another, so a quick series of slicer clicks ends on the last state;
+  // a failed one is shown and does not stop the next.
+  queued = queued.then(render).catch(showError);
   return queued;
 }
 
@@ -342,10 +350,7 @@ document.getElementById("slicer-reset").addEventListener("click", () => {
   update();
 });
 
-window.addEventListener("error", (event) => {
-  root.dataset.error = String(event.message);
-  document.getElementById("dashboard-error").hidden = false;
-});
+window.addEventListener("error", (event) => showError(event.message));
 
 try {
   showPage(location.hash.slice(1));
@@ -354,7 +359,6 @@ try {
   await update();
   root.dataset.ready = "true";
 } catch (error) {
-  root.dataset.error = String(error);
-  document.getElementById("dashboard-error").hidden = false;
+  showError(error);
   throw error;
 }

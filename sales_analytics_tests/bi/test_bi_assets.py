@@ -80,6 +80,10 @@ def test_the_run_publishes_the_serving_copy_parquet_and_dashboard(bi_run: BiRun)
     metadata = bi_run.result.asset_materializations_for_node("bi__serving_copy")[0].metadata
     assert metadata["path"].value == str(bi_run.serving_copy)
     assert metadata["rows/fct_transactions"].value == mart_counts(bi_run)[2]
+    dashboard = bi_run.result.asset_materializations_for_node("bi__dashboard")[0].metadata
+    assert dashboard["path"].value == str(bi_run.dashboard)
+    assert dashboard["url"].value == bi_run.dashboard.resolve().as_uri()
+    assert dashboard["kpi/total_orders"].value == f"{mart_counts(bi_run)[2]:,}"
 
 
 def test_serving_copy_column_types_are_what_power_bi_reads(bi_run: BiRun) -> None:
