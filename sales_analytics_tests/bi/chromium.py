@@ -198,17 +198,16 @@ def headless_chromium(executable: str, profile: Path, log: Path) -> Iterator[Bro
             start_new_session=True,
         )
         try:
-            socket = connect(
+            with connect(
                 devtools_websocket(profile, process), max_size=None, open_timeout=STARTUP_SECONDS
-            )
-            browser = Browser(process=process, socket=socket)
-            try:
-                yield browser
-            finally:
-                # A browser that will not close politely is ended with its process group below.
-                with suppress(CdpError, OSError, TimeoutError):
-                    browser.send("Browser.close", timeout=5)
-                socket.close()
+            ) as socket:
+                browser = Browser(process=process, socket=socket)
+                try:
+                    yield browser
+                finally:
+                    # A browser that will not close politely is ended with its group below.
+                    with suppress(CdpError, OSError, TimeoutError):
+                        browser.send("Browser.close", timeout=5)
         finally:
             stop_process_group(process)
 
