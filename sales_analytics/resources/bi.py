@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+from pydantic import Field
 
 
 class BiOutputs(dg.ConfigurableResource):
@@ -14,8 +15,8 @@ class BiOutputs(dg.ConfigurableResource):
     serving_path: str
     parquet_dir: str
     dashboard_path: str
-    swap_attempts: int = 3
-    swap_retry_seconds: float = 1.0
+    swap_attempts: int = Field(default=3, ge=1)
+    swap_retry_seconds: float = Field(default=1.0, ge=0)
 
     @property
     def serving_file(self) -> Path:
