@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 RUN_ARGS := $(if $(CUSTOMERS),--customers $(CUSTOMERS)) $(if $(TRANSACTIONS),--transactions $(TRANSACTIONS)) \
             $(if $(DAYS),--days $(DAYS)) $(if $(SEED),--seed $(SEED)) $(if $(AS_OF),--as-of $(AS_OF))
 
-.PHONY: install run dev test test-faults lint format lock clean
+.PHONY: install run dashboard dev test test-faults lint format lock clean
 
 install: $(INSTALLED) $(MANIFEST)
 
@@ -39,6 +39,10 @@ $(DAGSTER_HOME)/dagster.yaml:
 
 run: install | $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m sales_analytics.run $(RUN_ARGS)
+
+# Prints the dashboard's path (built by `make run`) and opens it where there is a desktop.
+dashboard: install
+	@$(BIN)/python -m sales_analytics.open_dashboard
 
 dev: install | $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev --host 127.0.0.1 --port $${DAGSTER_PORT:-3000}

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from sales_analytics.assets.bi import bi_assets
 from sales_analytics.assets.dbt import sales_analytics_dbt_assets
 from sales_analytics.assets.raw import customers, products, transactions
 from sales_analytics.jobs import sales_analytics_job
@@ -14,7 +15,7 @@ from sales_analytics.settings import Settings
 def defs() -> dg.Definitions:
     settings = Settings.from_env()
     return dg.Definitions(
-        assets=[customers, products, transactions, sales_analytics_dbt_assets],
+        assets=[customers, products, transactions, sales_analytics_dbt_assets, *bi_assets],
         jobs=[sales_analytics_job],
         schedules=[build_nightly_schedule(settings.timezone)],
         resources=build_resources(settings),

@@ -172,6 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_succeeded=result.success,
         )
     )
+    dashboard = settings.dashboard_path
+    print(
+        f"Dashboard: {dashboard if dashboard.exists() else 'not built'} (make dashboard opens it)"
+    )
     return 0 if result.success and not any(check.blocks for check in checks) else 1
 
 

@@ -16,10 +16,16 @@ PRODUCTS_URL = "SALES_ANALYTICS_PRODUCTS_URL"
 OFFLINE = "SALES_ANALYTICS_OFFLINE"
 WEBHOOK_URL = "SALES_ANALYTICS_WEBHOOK_URL"
 TIMEZONE = "SALES_ANALYTICS_TIMEZONE"
+BI_PATH = "SALES_ANALYTICS_BI_PATH"
+PARQUET_DIR = "SALES_ANALYTICS_PARQUET_DIR"
+DASHBOARD_PATH = "SALES_ANALYTICS_DASHBOARD_PATH"
 
 DEFAULT_DUCKDB_PATH = "data/sales_analytics.duckdb"
 DEFAULT_PRODUCTS_URL = "https://fakestoreapi.com"
 DEFAULT_TIMEZONE = "UTC"
+DEFAULT_BI_PATH = "data/sales_analytics_bi.duckdb"
+DEFAULT_PARQUET_DIR = "data/bi"
+DEFAULT_DASHBOARD_PATH = "data/dashboard/index.html"
 
 
 class SettingsError(ValueError):
@@ -32,15 +38,22 @@ class Settings:
     products_url: str
     offline: bool
     timezone: str
+    bi_path: Path
+    parquet_dir: Path
+    dashboard_path: Path
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
+        duckdb_path = resolve_path(env.get(DUCKDB_PATH) or DEFAULT_DUCKDB_PATH)
         return cls(
-            duckdb_path=resolve_path(env.get(DUCKDB_PATH) or DEFAULT_DUCKDB_PATH),
+            duckdb_path=duckdb_path,
             products_url=parse_products_url(env.get(PRODUCTS_URL) or DEFAULT_PRODUCTS_URL),
             offline=parse_flag(OFFLINE, env.get(OFFLINE, "")),
             timezone=parse_timezone(env.get(TIMEZONE) or DEFAULT_TIMEZONE),
+            bi_path=parse_bi_path(env.get(BI_PATH) or DEFAULT_BI_PATH, duckdb_path),
+            parquet_dir=resolve_path(env.get(PARQUET_DIR) or DEFAULT_PARQUET_DIR),
+            dashboard_path=resolve_path(env.get(DASHBOARD_PATH) or DEFAULT_DASHBOARD_PATH),
         )
 
 
@@ -48,6 +61,17 @@ def resolve_path(value: str) -> Path:
     """Relative paths are relative to the project root, never to the working directory."""
     path = Path(value).expanduser()
     return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def parse_bi_path(value: str, duckdb_path: Path) -> Path:
+    """The serving copy's path, which must not be the warehouse: a BI reader holding the
+    warehouse open would block the nightly run."""
+    path = resolve_path(value)
+    if path.resolve() == duckdb_path.resolve():
+        raise SettingsError(
+            f"{BI_PATH} must name a file other than the warehouse ({DUCKDB_PATH}), got {value!r}"
+        )
+    return path
 
 
 def parse_products_url(value: str) -> str:

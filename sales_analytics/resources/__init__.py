@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sales_analytics.project import dbt_cli_resource
+from sales_analytics.resources.bi import BiOutputs
 from sales_analytics.resources.calendar import RunCalendar
 from sales_analytics.resources.fakestore import FakeStoreResource
 from sales_analytics.resources.warehouse import Warehouse, WarehouseIOManager
@@ -18,4 +19,9 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "dbt": dbt_cli_resource(),
         "fakestore": FakeStoreResource(base_url=settings.products_url, offline=settings.offline),
         "calendar": RunCalendar(timezone=settings.timezone),
+        "bi": BiOutputs(
+            serving_path=str(settings.bi_path),
+            parquet_dir=str(settings.parquet_dir),
+            dashboard_path=str(settings.dashboard_path),
+        ),
     }

@@ -1,0 +1,166 @@
+"""BI publishing downstream of the marts: the serving copy and Parquet files for Power BI, and the
+HTML dashboard. They read the warehouse read-only and write only their own files."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from sales_analytics.dashboard import build_dashboard, format_kpi
+from sales_analytics.publish import (
+    SERVING_STORAGE_VERSION,
+    PublishOutcome,
+    export_parquet,
+    publish_serving_copy,
+)
+from sales_analytics.resources.bi import BiOutputs
+from sales_analytics.resources.calendar import RunCalendar
+from sales_analytics.resources.warehouse import Warehouse
+from sales_analytics.schedules import NIGHTLY_CRON
+
+MART_KEYS = [
+    dg.AssetKey(["marts", "dim_customers"]),
+    dg.AssetKey(["marts", "dim_products"]),
+    dg.AssetKey(["marts", "fct_transactions"]),
+]
+BI_ASSET = {
+    "key_prefix": "bi",
+    "group_name": "bi",
+    "deps": MART_KEYS,
+    "owners": ["team:analytics-engineering"],
+}
+
+
+def next_nightly_run(now: datetime, timezone: str) -> datetime:
+    """When the nightly schedule next fires after `now` (its cron is a daily "M H * * *")."""
+    minute, hour, *rest = NIGHTLY_CRON.split()
+    if rest != ["*", "*", "*"]:
+        raise ValueError(f"expected a daily cron, got {NIGHTLY_CRON!r}")
+    local = now.astimezone(ZoneInfo(timezone))
+    fire_time = {"hour": int(hour), "minute": int(minute), "second": 0, "microsecond": 0}
+    today = local.replace(**fire_time)
+    return today if today > local else (local + timedelta(days=1)).replace(**fire_time)
+
+
+def table_metadata(outcome: PublishOutcome) -> dict[str, dg.MetadataValue]:
+    metadata: dict[str, dg.MetadataValue] = {}
+    for table in outcome.tables:
+        metadata[f"rows/{table.name}"] = dg.MetadataValue.int(table.row_count)
+        metadata[f"columns/{table.name}"] = dg.MetadataValue.table_schema(
+            dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in table.columns])
+        )
+    metadata["publish_seconds"] = dg.MetadataValue.float(round(outcome.seconds, 3))
+    return metadata
+
+
+def not_replaced_report(
+    context: dg.AssetExecutionContext, outcome: PublishOutcome, calendar: RunCalendar
+) -> dg.AssetObservation:
+    """Log and record that some files were left as they were, why, and when the next try is."""
+    retry_at = next_nightly_run(datetime.now(UTC), calendar.timezone)
+    retry = (
+        f"the next run of the nightly schedule ({retry_at.isoformat()}), or materialize "
+        f"{context.asset_key.to_user_string()} again once the readers have disconnected"
+    )
+    for swap in outcome.not_replaced:
+        context.log.warning(
+            f"{swap.path} is in use and was NOT replaced after {swap.attempts} attempts: "
+            f"{swap.in_use_reason}. Readers keep the previous complete copy; the new one was "
+            f"discarded. It will be published by {retry}."
+        )
+    return dg.AssetObservation(
+        asset_key=context.asset_key,
+        metadata={
+            "status": "in use: previous copy kept",
+            "not_replaced": [str(swap.path) for swap in outcome.not_replaced],
+            "reasons": [swap.in_use_reason or "" for swap in outcome.not_replaced],
+            "replaced": [str(swap.path) for swap in outcome.swaps if swap.replaced],
+            "retry": retry,
+            "retry_at": dg.MetadataValue.timestamp(retry_at),
+            **table_metadata(outcome),
+        },
+    )
+
+
+@dg.asset(**BI_ASSET, kinds={"duckdb"}, output_required=False)
+def serving_copy(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    bi: BiOutputs,
+    calendar: RunCalendar,
+) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
+    """The three marts in their own DuckDB file for Power BI (ODBC) and other readers, in a storage
+    version DuckDB 1.4 opens. Built aside and swapped in atomically; readers that hold the old copy
+    keep it. A read-write connection holding the copy defers the swap to the next run: the step
+    still succeeds, and records an observation instead of a materialization."""
+    with warehouse.connect() as source:
+        outcome = publish_serving_copy(
+            source,
+            bi.serving_file,
+            attempts=bi.swap_attempts,
+            retry_wait_seconds=bi.swap_retry_seconds,
+        )
+    if not outcome.replaced:
+        yield not_replaced_report(context, outcome, calendar)
+        return
+    context.log.info(f"published {bi.serving_file} in {outcome.seconds:.2f}s")
+    yield dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(bi.serving_file)),
+            "storage_version": SERVING_STORAGE_VERSION,
+            **table_metadata(outcome),
+        }
+    )
+
+
+@dg.asset(**BI_ASSET, kinds={"parquet"}, output_required=False)
+def parquet_exports(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    bi: BiOutputs,
+    calendar: RunCalendar,
+) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
+    """One Parquet file per mart (dim_customers, dim_products, fct_transactions) for Power BI's
+    Parquet connector; each written aside and swapped in atomically."""
+    with warehouse.connect() as source:
+        outcome = export_parquet(
+            source,
+            bi.parquet_folder,
+            attempts=bi.swap_attempts,
+            retry_wait_seconds=bi.swap_retry_seconds,
+        )
+    if not outcome.replaced:
+        yield not_replaced_report(context, outcome, calendar)
+        return
+    yield dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(bi.parquet_folder)),
+            "files": [str(swap.path) for swap in outcome.swaps],
+            **table_metadata(outcome),
+        }
+    )
+
+
+@dg.asset(**BI_ASSET, kinds={"html"})
+def dashboard(warehouse: Warehouse, bi: BiOutputs) -> dg.MaterializeResult:
+    """The three-page dashboard (Sales Overview, Customer Analysis, Product Performance) as one
+    self-contained HTML file that opens from disk with no network, with working slicers."""
+    with warehouse.connect() as source:
+        outcome = build_dashboard(source, bi.dashboard_file)
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(outcome.path)),
+            "url": dg.MetadataValue.url(outcome.path.resolve().as_uri()),
+            "size_kb": dg.MetadataValue.float(round(outcome.size_bytes / 1024, 1)),
+            "transactions": dg.MetadataValue.int(outcome.transactions),
+            "build_seconds": dg.MetadataValue.float(round(outcome.seconds, 3)),
+            **{
+                f"kpi/{key}": dg.MetadataValue.text(format_kpi(key, value))
+                for key, value in outcome.kpis.items()
+            },
+        }
+    )
+
+
+bi_assets = [serving_copy, parquet_exports, dashboard]

@@ -1,0 +1,581 @@
+"""The dashboard: one self-contained HTML file with the three pages the users had in Power BI
+(no Dagster here).
+
+The page embeds the marts it needs (transactions, with products and customers as lookups), the
+chart specifications (Vega-Lite, written with Altair) and the Vega/Vega-Lite/Vega-Embed bundle that
+vl-convert ships, so it opens from disk with no network and no server. Its script filters the
+transactions with the slicers (date range, product category, customer segment) and redraws every
+KPI, chart and table; the KPI cards of the default view are written here too, from SQL over the
+marts, so the page reads right even before (or without) its script.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from importlib import resources
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import altair as alt
+import duckdb
+import polars as pl
+import vl_convert
+
+from sales_analytics.generate import CUSTOMER_SEGMENTS
+from sales_analytics.publish import fsync_file, fsync_folder, remove_quietly, temp_path_beside
+
+# The Vega-Lite version Altair writes, which the bundle must render.
+VEGA_LITE_VERSION = ".".join(alt.VEGALITE_VERSION.split(".")[:2])
+CHART_DATA = "values"
+NO_VALUE = "\u2014"
+CUSTOMER_STATUSES = ("Active", "At Risk", "Churned", "Never Purchased")
+PERFORMANCE_TIERS = ("Top", "Mid", "Low", "No Sales")
+# The page may run inline scripts and the bundle's compiled expressions, and load nothing at all.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'unsafe-inline'; img-src data: blob:"
+)
+CHART_WIDTH = 380
+CHART_HEIGHT = 240
+BAR_STEP = 30
+LABEL_LIMIT = 200
+ACCENT = "#2f6fb0"
+
+
+@dataclass(frozen=True)
+class Kpi:
+    label: str
+    format: str  # "money" (integer cents) or "count"
+
+
+KPIS = {
+    "total_revenue": Kpi("Total Revenue", "money"),
+    "total_orders": Kpi("Total Orders", "count"),
+    "avg_order_value": Kpi("Avg Order Value", "money"),
+    "total_customers": Kpi("Total Customers", "count"),
+    "total_profit": Kpi("Total Profit", "money"),
+    "revenue_per_customer": Kpi("Revenue per Customer", "money"),
+    "repeat_customers": Kpi("Repeat Customers", "count"),
+    "products_sold": Kpi("Products Sold", "count"),
+    "units_sold": Kpi("Units Sold", "count"),
+    "revenue_per_unit": Kpi("Revenue per Unit", "money"),
+}
+
+
+@dataclass(frozen=True)
+class Visual:
+    key: str  # a chart spec name or a table name; the script fills it with data of that name
+    title: str
+    kind: str  # "chart" or "table"
+    columns: tuple[tuple[str, bool], ...] = ()  # a table's (header, numeric)
+    wide: bool = False
+
+
+@dataclass(frozen=True)
+class DashboardPage:
+    slug: str
+    title: str
+    kpis: tuple[str, ...]
+    visuals: tuple[Visual, ...]
+
+
+REVENUE_BY_CATEGORY = Visual("revenue_by_category", "Revenue by category", "chart")
+PAGES = (
+    DashboardPage(
+        "sales-overview",
+        "Sales Overview",
+        ("total_revenue", "total_orders", "avg_order_value", "total_customers", "total_profit"),
+        (
+            Visual("revenue_over_time", "Revenue over time (per day)", "chart", wide=True),
+            REVENUE_BY_CATEGORY,
+            Visual("top_products", "Top 10 products by revenue", "chart"),
+        ),
+    ),
+    DashboardPage(
+        "customer-analysis",
+        "Customer Analysis",
+        ("total_customers", "revenue_per_customer", "repeat_customers"),
+        (
+            Visual("customers_by_segment", "Customers by segment", "chart"),
+            Visual("customers_by_status", "Customers by status", "chart"),
+            Visual(
+                "revenue_by_customer", "Revenue by customer (customers per revenue band)", "chart"
+            ),
+            Visual(
+                "top_customers",
+                "Top 10 customers by revenue",
+                "table",
+                columns=(
+                    ("Customer", False),
+                    ("Segment", False),
+                    ("Revenue", True),
+                    ("Orders", True),
+                ),
+            ),
+        ),
+    ),
+    DashboardPage(
+        "product-performance",
+        "Product Performance",
+        ("products_sold", "units_sold", "revenue_per_unit"),
+        (
+            REVENUE_BY_CATEGORY,
+            Visual("products_by_tier", "Products by performance tier", "chart"),
+            Visual(
+                "products",
+                "Products",
+                "table",
+                columns=(
+                    ("Product", False),
+                    ("Category", False),
+                    ("Revenue", True),
+                    ("Units sold", True),
+                    ("Performance tier", False),
+                    ("Price tier", False),
+                ),
+                wide=True,
+            ),
+        ),
+    ),
+)
+
+NOTES = (
+    "Slicers apply to every KPI, chart and table of every page.",
+    "An order is one transaction. Customers and products are counted when they have at least one "
+    "transaction in the selection; repeat customers have more than one.",
+    "Customer status and performance tier are those the run computed over all its transactions "
+    "(as of the date above); price tier comes from the list price.",
+    "Profit is estimated: revenue minus 70% of quantity times unit price.",
+)
+
+
+@dataclass(frozen=True)
+class MartFrames:
+    transactions: pl.DataFrame
+    products: pl.DataFrame
+    customers: pl.DataFrame
+    as_of: date | None
+
+
+@dataclass(frozen=True)
+class DashboardOutcome:
+    path: Path
+    size_bytes: int
+    transactions: int
+    kpis: dict[str, int | None]
+    seconds: float
+
+
+class DashboardDataError(ValueError):
+    """The marts hold rows the dashboard cannot place (a transaction without its product...)."""
+
+
+def read_marts(connection: duckdb.DuckDBPyConnection) -> MartFrames:
+    """The columns the dashboard needs; money as integer cents so sums stay exact in the page."""
+    transactions = connection.sql(
+        "select transaction_date, product_id, customer_id, product_category, customer_segment,"
+        " quantity, cast(total_amount * 100 as bigint) as revenue_cents,"
+        " cast(estimated_profit * 100 as bigint) as profit_cents"
+        " from marts.fct_transactions order by transaction_timestamp, transaction_id"
+    ).pl()
+    products = connection.sql(
+        "select product_id, product_name, product_category, performance_tier, price_tier"
+        " from marts.dim_products order by product_id"
+    ).pl()
+    customers = connection.sql(
+        "select customer_id, full_name, customer_segment, customer_status"
+        " from marts.dim_customers order by customer_id"
+    ).pl()
+    (as_of,) = connection.execute(
+        "select max(status_as_of_date) from marts.dim_customers"
+    ).fetchone()
+    return MartFrames(transactions, products, customers, as_of)
+
+
+def ordered_values(values: list[str], preferred: tuple[str, ...]) -> list[str]:
+    """`values` without duplicates: those in `preferred` in its order, then the rest sorted."""
+    present = set(values)
+    return [value for value in preferred if value in present] + sorted(present - set(preferred))
+
+
+def codes(values: pl.Series, vocabulary: list[str], what: str) -> list[int]:
+    """Each value's position in `vocabulary`; an error names the first value it lacks."""
+    index = {value: position for position, value in enumerate(vocabulary)}
+    missing = [value for value in values.unique().to_list() if value not in index]
+    if missing:
+        raise DashboardDataError(f"{what} {missing[0]!r} is not among {vocabulary}")
+    return [index[value] for value in values.to_list()]
+
+
+def dashboard_payload(marts: MartFrames) -> dict[str, Any]:
+    """What the page embeds: columnar arrays with products, customers, categories and segments as
+    positions in lookup lists, and days as offsets from the first day."""
+    transactions, products, customers = marts.transactions, marts.products, marts.customers
+    categories = sorted(
+        set(products["product_category"].drop_nulls().to_list())
+        | set(transactions["product_category"].drop_nulls().to_list())
+    )
+    segments = ordered_values(
+        customers["customer_segment"].drop_nulls().to_list()
+        + transactions["customer_segment"].drop_nulls().to_list(),
+        CUSTOMER_SEGMENTS,
+    )
+    days = transactions["transaction_date"]
+    first_day: date | None = days.min()
+    last_day: date | None = days.max()
+    product_ids = products["product_id"].cast(pl.String).to_list()
+    customer_ids = customers["customer_id"].to_list()
+    return {
+        "first_day": first_day.isoformat() if first_day else None,
+        "last_day": last_day.isoformat() if last_day else None,
+        "categories": categories,
+        "segments": segments,
+        "customer_statuses": list(CUSTOMER_STATUSES),
+        "performance_tiers": list(PERFORMANCE_TIERS),
+        "products": {
+            "name": products["product_name"].to_list(),
+            "category": codes(products["product_category"], categories, "product category"),
+            "performance_tier": products["performance_tier"].to_list(),
+            "price_tier": products["price_tier"].to_list(),
+        },
+        "customers": {
+            "name": customers["full_name"].to_list(),
+            "segment": codes(customers["customer_segment"], segments, "customer segment"),
+            "status": customers["customer_status"].to_list(),
+        },
+        "transactions": {
+            "day": [(day - first_day).days for day in days.to_list()] if first_day else [],
+            "product": codes(
+                transactions["product_id"].cast(pl.String), product_ids, "transaction product_id"
+            ),
+            "customer": codes(transactions["customer_id"], customer_ids, "transaction customer_id"),
+            "category": codes(transactions["product_category"], categories, "product category"),
+            "segment": codes(transactions["customer_segment"], segments, "customer segment"),
+            "quantity": transactions["quantity"].to_list(),
+            "revenue_cents": transactions["revenue_cents"].to_list(),
+            "profit_cents": transactions["profit_cents"].to_list(),
+        },
+    }
+
+
+def divide_rounded(numerator: int, denominator: int) -> int | None:
+    """numerator / denominator to the nearest whole number, halves away from zero."""
+    if not denominator:
+        return None
+    quotient = Decimal(numerator) / Decimal(denominator)
+    return int(quotient.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def default_view_kpis(connection: duckdb.DuckDBPyConnection) -> dict[str, int | None]:
+    """Every KPI with no slicer narrowed: money in cents, counts as counts."""
+    revenue, orders, customers, profit, products, units, repeat_customers = connection.execute(
+        "with orders_per_customer as ("
+        "  select customer_id, count(*) as orders from marts.fct_transactions group by customer_id"
+        ")"
+        " select"
+        "  cast(coalesce(sum(total_amount), 0) * 100 as bigint),"
+        "  count(*),"
+        "  count(distinct customer_id),"
+        "  cast(coalesce(sum(estimated_profit), 0) * 100 as bigint),"
+        "  count(distinct product_id),"
+        "  cast(coalesce(sum(quantity), 0) as bigint),"
+        "  (select count(*) from orders_per_customer where orders > 1)"
+        " from marts.fct_transactions"
+    ).fetchone()
+    return {
+        "total_revenue": revenue,
+        "total_orders": orders,
+        "avg_order_value": divide_rounded(revenue, orders),
+        "total_customers": customers,
+        "total_profit": profit,
+        "revenue_per_customer": divide_rounded(revenue, customers),
+        "repeat_customers": repeat_customers,
+        "products_sold": products,
+        "units_sold": units,
+        "revenue_per_unit": divide_rounded(revenue, units),
+    }
+
+
+def format_money(cents: int | None) -> str:
+    if cents is None:
+        return NO_VALUE
+    sign = "-" if cents < 0 else ""
+    dollars, rest = divmod(abs(cents), 100)
+    return f"{sign}${dollars:,}.{rest:02d}"
+
+
+def format_count(count: int | None) -> str:
+    return NO_VALUE if count is None else f"{count:,}"
+
+
+def format_kpi(key: str, value: int | None) -> str:
+    return format_money(value) if KPIS[key].format == "money" else format_count(value)
+
+
+def _bar_chart(
+    category: str,
+    category_title: str,
+    measure: str,
+    measure_title: str,
+    sort: str | list[str] = "-x",
+) -> alt.Chart:
+    """Horizontal bars of `measure` per `category`, largest first unless `sort` lists the order."""
+    money = measure == "revenue"
+    # Counts get whole-number ticks only.
+    axis = alt.Axis(format="$,.0f") if money else alt.Axis(format=",d", tickMinStep=1)
+    tooltip = [
+        alt.Tooltip(f"{category}:N", title=category_title),
+        alt.Tooltip(f"{measure}:Q", title=measure_title, format="$,.2f" if money else ",d"),
+    ]
+    return (
+        alt.Chart(alt.NamedData(name=CHART_DATA))
+        .mark_bar(color=ACCENT)
+        .encode(
+            x=alt.X(
+                f"{measure}:Q",
+                title=measure_title,
+                axis=axis,
+            ),
+            y=alt.Y(f"{category}:N", title=None, sort=sort, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
+            tooltip=tooltip,
+        )
+        .properties(width=CHART_WIDTH, height=alt.Step(BAR_STEP))
+    )
+
+
+def chart_specs(segments: list[str]) -> dict[str, dict[str, Any]]:
+    """Vega-Lite specs, one per chart; each reads the dataset CHART_DATA that the page fills."""
+    values = alt.NamedData(name=CHART_DATA)
+    revenue_over_time = (
+        alt.Chart(values)
+        .mark_area(line={"color": ACCENT}, color=ACCENT, opacity=0.25)
+        .encode(
+            x=alt.X("utcyearmonthdate(day):T", title=None, axis=alt.Axis(format="%b %d")),
+            y=alt.Y("revenue:Q", title="Revenue", axis=alt.Axis(format="$,.0f")),
+            tooltip=[
+                alt.Tooltip("utcyearmonthdate(day):T", title="Day", format="%Y-%m-%d"),
+                alt.Tooltip("revenue:Q", title="Revenue", format="$,.2f"),
+                alt.Tooltip("orders:Q", title="Orders", format=",d"),
+            ],
+        )
+        .properties(width=2 * CHART_WIDTH + 340, height=CHART_HEIGHT)
+    )
+    segment_bars = _bar_chart("segment", "Segment", "customers", "Customers", sort=segments).encode(
+        tooltip=["segment:N", "customers:Q", alt.Tooltip("share:Q", format=".1%")]
+    )
+    customers_by_segment = alt.layer(
+        segment_bars,
+        segment_bars.mark_text(align="left", dx=4).encode(
+            text="label:N", color=alt.value("#1f2933")
+        ),
+    )
+    revenue_by_customer = (
+        alt.Chart(values)
+        .mark_bar(color=ACCENT)
+        .encode(
+            x=alt.X(
+                "revenue:Q",
+                bin=alt.Bin(maxbins=20),
+                title="Revenue per customer",
+                axis=alt.Axis(format="$,.0f"),
+            ),
+            y=alt.Y("count():Q", title="Customers"),
+            tooltip=[
+                alt.Tooltip("revenue:Q", bin=alt.Bin(maxbins=20), title="Revenue", format="$,.0f"),
+                alt.Tooltip("count():Q", title="Customers"),
+            ],
+        )
+        .properties(width=CHART_WIDTH, height=CHART_HEIGHT)
+    )
+    charts: dict[str, alt.TopLevelMixin] = {
+        "revenue_over_time": revenue_over_time,
+        "revenue_by_category": _bar_chart("category", "Category", "revenue", "Revenue"),
+        "top_products": _bar_chart("product", "Product", "revenue", "Revenue"),
+        "customers_by_segment": customers_by_segment,
+        "customers_by_status": _bar_chart(
+            "status", "Status", "customers", "Customers", sort=list(CUSTOMER_STATUSES)
+        ),
+        "revenue_by_customer": revenue_by_customer,
+        "products_by_tier": _bar_chart(
+            "tier", "Performance tier", "products", "Products", sort=list(PERFORMANCE_TIERS)
+        ),
+    }
+    # The page replaces each chart's data after embedding it: the layout must follow the new
+    # axis labels, which Vega only does with resize on.
+    autosize = alt.AutoSizeParams(type="pad", resize=True)
+    return {
+        name: chart.properties(autosize=autosize).configure_view(stroke=None).to_dict(validate=True)
+        for name, chart in charts.items()
+    }
+
+
+@functools.cache
+def vega_bundle() -> str:
+    """Vega, Vega-Lite and Vega-Embed in one script that puts them on `window`, from vl-convert's
+    wheel (built offline; nothing is fetched when the page opens)."""
+    bundle = vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION)
+    if "</script" in bundle.lower():
+        raise ValueError("the Vega bundle contains '</script' and cannot be inlined")
+    return bundle
+
+
+def static_file(name: str) -> str:
+    return (resources.files("sales_analytics") / "dashboard_static" / name).read_text("utf-8")
+
+
+def script_json(value: Any) -> str:
+    """JSON safe inside a <script> element: no '<' can close it early."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("<", "\\u003c")
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def render_tabs() -> str:
+    return "\n".join(
+        f'<button type="button" role="tab" id="tab-{page.slug}" data-page="{page.slug}"'
+        f' aria-controls="page-{page.slug}" aria-selected="{"true" if index == 0 else "false"}">'
+        f"{_escape(page.title)}</button>"
+        for index, page in enumerate(PAGES)
+    )
+
+
+def render_slicers(payload: dict[str, Any]) -> str:
+    first, last = payload["first_day"] or "", payload["last_day"] or ""
+    bounds = f'min="{first}" max="{last}"'
+
+    def checkboxes(name: str, values: list[str]) -> str:
+        return "\n".join(
+            f'<label><input type="checkbox" name="{name}" value="{index}" checked> '
+            f"{_escape(value)}</label>"
+            for index, value in enumerate(values)
+        )
+
+    return "\n".join(
+        [
+            "<fieldset><legend>Date range</legend>",
+            f'<label>From <input type="date" id="slicer-from" {bounds} value="{first}"></label>',
+            f'<label>To <input type="date" id="slicer-to" {bounds} value="{last}"></label>',
+            "</fieldset>",
+            "<fieldset><legend>Product category</legend>",
+            checkboxes("slicer-category", payload["categories"]),
+            "</fieldset>",
+            "<fieldset><legend>Customer segment</legend>",
+            checkboxes("slicer-segment", payload["segments"]),
+            "</fieldset>",
+            '<button type="button" id="slicer-reset">Reset slicers</button>',
+            '<p id="selection-summary" aria-live="polite">'
+            f"{format_count(len(payload['transactions']['day']))} transactions</p>",
+        ]
+    )
+
+
+def render_visual(visual: Visual) -> str:
+    wide = " wide" if visual.wide else ""
+    title = _escape(visual.title)
+    if visual.kind == "chart":
+        body = (
+            f'<div class="chart" role="figure" data-chart="{visual.key}"'
+            f' aria-label="{title}"></div>'
+        )
+    else:
+        headers = "".join(
+            f'<th scope="col" class="{"num" if numeric else "text"}">{_escape(header)}</th>'
+            for header, numeric in visual.columns
+        )
+        body = (
+            f'<table data-table="{visual.key}"><caption hidden>{title}</caption>'
+            f"<thead><tr>{headers}</tr></thead><tbody></tbody></table>"
+        )
+    return f'<div class="visual{wide}"><h3>{title}</h3>{body}</div>'
+
+
+def render_page(page: DashboardPage, kpis: dict[str, int | None]) -> str:
+    cards = "\n".join(
+        f'<div class="kpi"><div class="kpi-label">{_escape(KPIS[key].label)}</div>'
+        f'<div class="kpi-value" data-kpi="{key}" data-format="{KPIS[key].format}">'
+        f"{_escape(format_kpi(key, kpis[key]))}</div></div>"
+        for key in page.kpis
+    )
+    visuals = "\n".join(render_visual(visual) for visual in page.visuals)
+    return (
+        f'<section class="page" id="page-{page.slug}" role="tabpanel"'
+        f' aria-labelledby="tab-{page.slug}" data-page="{page.slug}">\n'
+        f"<h2>{_escape(page.title)}</h2>\n"
+        f'<div class="kpis">\n{cards}\n</div>\n<div class="visuals">\n{visuals}\n</div>\n</section>'
+    )
+
+
+def render_dashboard(
+    payload: dict[str, Any],
+    kpis: dict[str, int | None],
+    *,
+    as_of: date | None,
+    generated_at: datetime,
+    bundle: str,
+) -> str:
+    meta = [f"Built {generated_at:%Y-%m-%d %H:%M} UTC"]
+    if as_of:
+        meta.insert(0, f"Data as of {as_of.isoformat()}")
+    if payload["first_day"]:
+        meta.append(f"transactions {payload['first_day']} to {payload['last_day']}")
+    return Template(static_file("dashboard.html")).substitute(
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        generator=f"vega-lite {VEGA_LITE_VERSION}",
+        css=static_file("dashboard.css"),
+        meta=_escape(" · ".join(meta)),
+        tabs=render_tabs(),
+        slicers=render_slicers(payload),
+        pages="\n".join(render_page(page, kpis) for page in PAGES),
+        notes="\n".join(f"<p>{_escape(note)}</p>" for note in NOTES),
+        data_json=script_json(payload),
+        chart_specs_json=script_json(chart_specs(payload["segments"])),
+        vega_bundle=bundle,
+        app_js=static_file("dashboard.js"),
+    )
+
+
+def write_atomically(path: Path, text: str) -> int:
+    """Write `text` beside `path` and rename it over `path`; returns the size in bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path_beside(path)
+    try:
+        temp.write_text(text, encoding="utf-8")
+        fsync_file(temp)
+        os.replace(temp, path)
+    finally:
+        remove_quietly(temp)
+    fsync_folder(path.parent)
+    return path.stat().st_size
+
+
+def build_dashboard(connection: duckdb.DuckDBPyConnection, path: Path) -> DashboardOutcome:
+    """Read the marts through `connection` and (re)write the dashboard at `path`."""
+    started = time.perf_counter()
+    marts = read_marts(connection)
+    payload = dashboard_payload(marts)
+    kpis = default_view_kpis(connection)
+    page = render_dashboard(
+        payload,
+        kpis,
+        as_of=marts.as_of,
+        generated_at=datetime.now(UTC),
+        bundle=vega_bundle(),
+    )
+    size = write_atomically(path, page)
+    return DashboardOutcome(
+        path=path,
+        size_bytes=size,
+        transactions=marts.transactions.height,
+        kpis=kpis,
+        seconds=time.perf_counter() - started,
+    )

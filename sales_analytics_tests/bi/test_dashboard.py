@@ -1,0 +1,203 @@
+"""The dashboard file the session's run wrote, read as HTML (no browser), and the pure pieces of
+sales_analytics.dashboard."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from html.parser import HTMLParser
+
+import polars as pl
+import pytest
+
+from sales_analytics.dashboard import (
+    CONTENT_SECURITY_POLICY,
+    DashboardDataError,
+    MartFrames,
+    codes,
+    dashboard_payload,
+    divide_rounded,
+    format_count,
+    format_money,
+    ordered_values,
+    render_dashboard,
+)
+from sales_analytics_tests.bi.conftest import BiRun
+from sales_analytics_tests.bi.expected import PAGE_KPIS, PAGE_TITLES, expected_kpis
+
+
+class DashboardParser(HTMLParser):
+    """Collects what the tests look at: pages, KPI texts, external references, scripts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.page: str | None = None
+        self.pages: dict[str, str] = {}
+        self.kpis: dict[str, dict[str, str]] = {}
+        self.external: list[str] = []
+        self.scripts: list[dict[str, str | None]] = []
+        self.meta: dict[str, str] = {}
+        self._capture: tuple[str, str] | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        for name in ("src", "href", "srcset", "poster", "action", "data"):
+            if attributes.get(name):
+                self.external.append(f"{tag} {name}={attributes[name]}")
+        if tag == "link":
+            self.external.append(f"link {attributes}")
+        if tag == "script":
+            self.scripts.append(attributes)
+        if tag == "meta" and attributes.get("http-equiv"):
+            self.meta[attributes["http-equiv"]] = attributes.get("content") or ""
+        if tag == "section" and attributes.get("data-page"):
+            self.page = attributes["data-page"]
+            self.kpis[self.page] = {}
+        if tag == "h2" and self.page:
+            self._capture, self._text = ("title", self.page), []
+        if attributes.get("data-kpi") and self.page:
+            self._capture, self._text = ("kpi", attributes["data-kpi"]), []
+
+    def handle_data(self, data: str) -> None:
+        if self._capture:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self._capture or tag not in ("h2", "div"):
+            return
+        kind, key = self._capture
+        if kind == "title":
+            self.pages[key] = "".join(self._text)
+        else:
+            self.kpis[self.page][key] = "".join(self._text)
+        self._capture = None
+
+
+@pytest.fixture(scope="module")
+def parsed(bi_run: BiRun) -> DashboardParser:
+    parser = DashboardParser()
+    parser.feed(bi_run.dashboard.read_text("utf-8"))
+    return parser
+
+
+def test_the_three_pages_have_the_users_titles_and_kpi_cards(parsed: DashboardParser) -> None:
+    assert list(parsed.pages.values()) == PAGE_TITLES
+    assert {page: list(kpis) for page, kpis in parsed.kpis.items()} == PAGE_KPIS
+
+
+def test_default_view_kpis_equal_sql_over_the_marts(parsed: DashboardParser, bi_run: BiRun) -> None:
+    with bi_run.connect_warehouse() as warehouse:
+        expected = expected_kpis(warehouse)
+    for page, kpis in parsed.kpis.items():
+        assert kpis == {key: expected[key] for key in PAGE_KPIS[page]}, page
+
+
+def test_the_file_loads_nothing_from_anywhere(parsed: DashboardParser, bi_run: BiRun) -> None:
+    assert parsed.external == []
+    assert all("src" not in script for script in parsed.scripts), "every script is inline"
+    assert parsed.meta["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert "default-src 'none'" in CONTENT_SECURITY_POLICY
+    size_kb = bi_run.dashboard.stat().st_size / 1024
+    assert size_kb < 2048, f"the dashboard grew to {size_kb:.0f} KB"
+
+
+def test_the_embedded_data_is_the_marts(bi_run: BiRun) -> None:
+    page = bi_run.dashboard.read_text("utf-8")
+    start = page.index('<script type="application/json" id="dashboard-data">')
+    payload = json.loads(page[page.index(">", start) + 1 : page.index("</script>", start)])
+    with bi_run.connect_warehouse() as warehouse:
+        fct = warehouse.sql("select * from marts.fct_transactions").pl()
+        categories = warehouse.sql(
+            "select distinct product_category from marts.dim_products order by 1"
+        ).pl()
+    transactions = payload["transactions"]
+    assert len(transactions["day"]) == fct.height
+    assert sum(transactions["revenue_cents"]) == int(fct["total_amount"].sum() * 100)
+    assert sum(transactions["quantity"]) == fct["quantity"].sum()
+    assert payload["first_day"] == fct["transaction_date"].min().isoformat()
+    assert payload["categories"] == categories["product_category"].to_list()
+    assert payload["segments"] == ["Bronze", "Silver", "Gold", "Platinum"]
+
+
+@pytest.mark.parametrize(
+    ("cents", "text"),
+    [(0, "$0.00"), (5, "$0.05"), (123456789, "$1,234,567.89"), (-1050, "-$10.50"), (None, "—")],
+)
+def test_money_is_formatted_from_whole_cents(cents: int | None, text: str) -> None:
+    assert format_money(cents) == text
+
+
+def test_counts_and_ratios() -> None:
+    assert format_count(1234567) == "1,234,567"
+    assert divide_rounded(1, 2) == 1, "halves round away from zero, as the page's script"
+    assert divide_rounded(-1, 2) == -1
+    assert divide_rounded(10, 4) == 3
+    assert divide_rounded(10, 3) == 3
+    assert divide_rounded(5, 0) is None
+
+
+def test_lookup_codes_name_a_value_the_lookup_lacks() -> None:
+    assert codes(pl.Series(["b", "a", "b"]), ["a", "b"], "letter") == [1, 0, 1]
+    with pytest.raises(DashboardDataError, match="transaction customer_id 'CUST-9'"):
+        codes(pl.Series(["CUST-1", "CUST-9"]), ["CUST-1"], "transaction customer_id")
+
+
+def test_segments_keep_the_business_order() -> None:
+    assert ordered_values(["Gold", "Bronze", "Gold", "Diamond"], ("Bronze", "Silver", "Gold")) == [
+        "Bronze",
+        "Gold",
+        "Diamond",
+    ]
+
+
+def test_a_warehouse_without_transactions_still_renders() -> None:
+    marts = MartFrames(
+        transactions=pl.DataFrame(
+            schema={
+                "transaction_date": pl.Date,
+                "product_id": pl.Int32,
+                "customer_id": pl.String,
+                "product_category": pl.String,
+                "customer_segment": pl.String,
+                "quantity": pl.Int32,
+                "revenue_cents": pl.Int64,
+                "profit_cents": pl.Int64,
+            }
+        ),
+        products=pl.DataFrame(
+            {
+                "product_id": [1],
+                "product_name": ["Mug"],
+                "product_category": ["kitchen"],
+                "performance_tier": ["No Sales"],
+                "price_tier": ["Budget"],
+            }
+        ),
+        customers=pl.DataFrame(
+            {
+                "customer_id": ["CUST-000001"],
+                "full_name": ["Ada Lovelace"],
+                "customer_segment": ["Gold"],
+                "customer_status": ["Never Purchased"],
+            }
+        ),
+        as_of=date(2026, 1, 31),
+    )
+    payload = dashboard_payload(marts)
+    assert payload["first_day"] is None
+    assert payload["transactions"]["day"] == []
+    kpis = (
+        dict.fromkeys(["total_revenue", "total_orders", "total_customers", "total_profit"], 0)
+        | dict.fromkeys(["avg_order_value", "revenue_per_customer", "revenue_per_unit"], None)
+        | {"repeat_customers": 0, "products_sold": 0, "units_sold": 0}
+    )
+    page = render_dashboard(
+        payload,
+        kpis,
+        as_of=marts.as_of,
+        generated_at=datetime(2026, 1, 31, 6, 0),
+        bundle="/* no charts */",
+    )
+    assert 'data-kpi="avg_order_value" data-format="money">—<' in page
+    assert "Data as of 2026-01-31" in page
