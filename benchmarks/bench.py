@@ -1,7 +1,7 @@
 """`make bench`: how the pipeline scales, against a floor of plain DuckDB SQL.
 
-For each size (transactions over 90 days; customers = size / 5, the seed's ratio, at least 200)
-it measures, each stage in a fresh process:
+For each size (transactions over 90 days; customers = size / 5, the seed's 1,000 to 200, at least
+200; --transactions-per-customer changes the ratio) it measures, each stage in a fresh process:
 
   generation       customers, products, transactions generated in memory (time inside the process)
   load             the raw tables written to a fresh warehouse through Arrow (time of the writes)
@@ -13,7 +13,7 @@ and, in the same run, the floor (benchmarks/floor.py): the same transforms and t
 DuckDB SQL in one process. dbt_build is compared with the floor's build on the same raw tables;
 materialization with the floor end to end (generate, load, build); daily with the floor's night.
 It prints a table and writes a list of {size, stage, seconds, peak_rss_mb, floor_seconds,
-ratio_to_floor, rows, rows_per_second} to benchmarks/results/latest.json.
+ratio_to_floor, rows, rows_per_second, customers} to benchmarks/results/latest.json.
 
     python -m benchmarks.bench --sizes 1000,100000,1000000,10000000
 """
@@ -36,6 +36,8 @@ from sales_analytics.project import dbt_executable, dbt_project
 from sales_analytics.settings import PROJECT_ROOT, Settings
 
 DEFAULT_SIZES = (1_000, 100_000, 1_000_000, 10_000_000)
+# The seed's shape: 1,000 transactions by 200 customers over 90 days.
+TRANSACTIONS_PER_CUSTOMER = 5
 HISTORY_DAYS = 90
 DEFAULT_OUTPUT = PROJECT_ROOT / "benchmarks" / "results" / "latest.json"
 # Targets of issue 3 for the largest size (10M transactions on 2 cores).
@@ -54,14 +56,15 @@ class Result:
     ratio_to_floor: float | None
     rows: int
     rows_per_second: float
+    customers: int
 
 
 class StageFailed(RuntimeError):
     pass
 
 
-def customers_for(size: int) -> int:
-    return max(200, size // 5)
+def customers_for(size: int, transactions_per_customer: int = TRANSACTIONS_PER_CUSTOMER) -> int:
+    return max(200, size // transactions_per_customer)
 
 
 def result(
@@ -76,6 +79,7 @@ def result(
         ratio_to_floor=round(seconds / floor, 2) if floor else None,
         rows=rows,
         rows_per_second=round(rows / seconds) if seconds > 0 else 0,
+        customers=volume.customers,
     )
 
 
@@ -97,10 +101,14 @@ def _stage_timings(stage: str, volume: Volume, env: dict, warehouse: Path | None
     return measurement, timings
 
 
-def bench_size(size: int, workdir: Path, as_of: date) -> list[Result]:
-    volume = Volume(
-        transactions=size, customers=customers_for(size), days=HISTORY_DAYS, as_of=as_of
-    )
+def bench_size(
+    size: int,
+    workdir: Path,
+    as_of: date,
+    transactions_per_customer: int = TRANSACTIONS_PER_CUSTOMER,
+) -> list[Result]:
+    customers = customers_for(size, transactions_per_customer)
+    volume = Volume(transactions=size, customers=customers, days=HISTORY_DAYS, as_of=as_of)
     raw_rows = size + volume.customers
     home = workdir / f"dagster-{size}"
     home.mkdir()
@@ -234,13 +242,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--sizes", type=parse_sizes, default=DEFAULT_SIZES)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--transactions-per-customer",
+        type=int,
+        default=TRANSACTIONS_PER_CUSTOMER,
+        help="customers = size / this (default %(default)s, the seed's ratio)",
+    )
     args = parser.parse_args(argv)
     as_of = datetime.now(ZoneInfo(Settings.from_env().timezone)).date()
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="sales-analytics-bench-") as tmp:
         for size in args.sizes:
-            print(f"Benchmarking {size:,} transactions ...", flush=True)
-            results += bench_size(size, Path(tmp), as_of)
+            customers = customers_for(size, args.transactions_per_customer)
+            print(f"Benchmarking {size:,} transactions, {customers:,} customers ...", flush=True)
+            results += bench_size(size, Path(tmp), as_of, args.transactions_per_customer)
     write_results(results, args.output)
     print()
     print(format_table(results))
