@@ -103,7 +103,7 @@ def products(
     # Partitioned by day at load time (definitions.py), since the first day is a setting. The IO
     # manager replaces the rows of the run's days only: transaction_date in the partition window.
     metadata={"partition_expr": "transaction_date"},
-    # A backfill of any range is one run that generates and writes all its days at once.
+    # A backfill of any range is one run that generates and writes its days batch by batch.
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def transactions(
