@@ -15,7 +15,7 @@ from sales_analytics.settings import Settings, SettingsError
 
 
 def settings(**env: str) -> Settings:
-    return Settings.from_env({"SALES_ANALYTICS_DUCKDB_PATH": "/tmp/unused.duckdb", **env})
+    return Settings.from_env({"SALES_ANALYTICS_DUCKDB_PATH": "unused.duckdb", **env})
 
 
 def test_history_starts_90_days_ago_unless_configured() -> None:
