@@ -1,24 +1,38 @@
 """Assembles the project's definitions; settings are read when Dagster loads them."""
 
+from datetime import date
+
 import dagster as dg
 
 from sales_analytics.assets.bi import bi_assets
-from sales_analytics.assets.dbt import sales_analytics_dbt_assets
+from sales_analytics.assets.dbt import sales_analytics_dbt_assets, with_daily_models
 from sales_analytics.assets.raw import customers, products, transactions
-from sales_analytics.jobs import sales_analytics_job
+from sales_analytics.jobs import nightly_job, sales_analytics_job
+from sales_analytics.partitions import daily_partitions, partitioned_by, resolve_history_start
 from sales_analytics.resources import build_resources
 from sales_analytics.schedules import build_nightly_schedule
 from sales_analytics.settings import Settings
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
-    settings = Settings.from_env()
+def build_definitions(settings: Settings, *, history_start: date | None = None) -> dg.Definitions:
+    """The definitions for `settings`; `history_start` overrides the first daily partition."""
+    days = daily_partitions(history_start or resolve_history_start(settings), settings.timezone)
     return dg.Definitions(
-        assets=[customers, products, transactions, sales_analytics_dbt_assets, *bi_assets],
-        jobs=[sales_analytics_job],
-        schedules=[build_nightly_schedule(settings.timezone)],
+        assets=[
+            customers,
+            products,
+            *partitioned_by(days, [transactions]),
+            with_daily_models(sales_analytics_dbt_assets, days),
+            *bi_assets,
+        ],
+        jobs=[sales_analytics_job, nightly_job],
+        schedules=[build_nightly_schedule(days, settings.transactions_per_day)],
         resources=build_resources(settings),
         # One process writes the DuckDB file at a time, and steps skip ~3 s of imports each.
         executor=dg.in_process_executor,
     )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(Settings.from_env())

@@ -6,6 +6,7 @@ the cost of a large volume is array work, not one Faker call per row.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -120,10 +121,26 @@ def generate_customers(count: int, *, seed: int, as_of: date, loaded_at: datetim
     )
 
 
-def split_evenly(total: int, parts: int) -> list[int]:
-    """`total` split over `parts` buckets whose sizes differ by at most one, larger first."""
-    base, extra = divmod(total, parts)
-    return [base + (1 if index < extra else 0) for index in range(parts)]
+def day_volume(day: date, count: int, days: int) -> int:
+    """Transactions on `day` at a rate of `count` transactions every `days` days.
+
+    Day number n (the day's ordinal) gets floor((n + 1) * count / days) - floor(n * count / days):
+    a pure function of the day and the rate, and the floors telescope, so any `days` consecutive
+    days hold exactly `count` transactions, whichever day they start on.
+    """
+    _require_positive("days", days)
+    if count < 0:
+        raise ValueError(f"transactions must not be negative, got {count}")
+    number = day.toordinal()
+    return (number + 1) * count // days - number * count // days
+
+
+def range_volume(first_day: date, end_day: date, count: int, days: int) -> int:
+    """Transactions from `first_day` up to, not including, `end_day` (sum of day_volume)."""
+    return sum(
+        day_volume(first_day + timedelta(days=n), count, days)
+        for n in range((end_day - first_day).days)
+    )
 
 
 def generate_day_transactions(
@@ -174,30 +191,44 @@ def generate_day_transactions(
     )
 
 
-def generate_transactions(
-    total: int,
+def transaction_batches(
+    first_day: date,
+    end_day: date,
     *,
+    count: int,
     days: int,
-    end_before: date,
     customer_ids: pl.Series,
     products: pl.DataFrame,
     seed: int,
     loaded_at: datetime,
-) -> pl.DataFrame:
-    """`total` transactions spread evenly over the `days` whole days before `end_before`."""
-    _require_positive("transactions", total)
-    _require_positive("days", days)
-    first_day = end_before - timedelta(days=days)
-    frames = [
-        generate_day_transactions(
-            first_day + timedelta(days=offset),
-            count,
-            customer_ids=customer_ids,
-            products=products,
-            seed=seed,
-            loaded_at=loaded_at,
+    batch_rows: int = 1_000_000,
+) -> Iterator[pl.DataFrame]:
+    """The transactions of every day from `first_day` up to, not including, `end_day`, at a rate
+    of `count` every `days` days, generated lazily in batches of whole consecutive days of at
+    least `batch_rows` rows (the last may be smaller), so a history of any length is never all
+    in memory. Each day's rows are generate_day_transactions of that day, whatever the range."""
+    if end_day <= first_day:
+        raise ValueError(f"the range {first_day} to {end_day} holds no day")
+    pending: list[pl.DataFrame] = []
+    for offset in range((end_day - first_day).days):
+        day = first_day + timedelta(days=offset)
+        pending.append(
+            generate_day_transactions(
+                day,
+                day_volume(day, count, days),
+                customer_ids=customer_ids,
+                products=products,
+                seed=seed,
+                loaded_at=loaded_at,
+            )
         )
-        for offset, count in enumerate(split_evenly(total, days))
-        if count
-    ]
-    return pl.concat(frames)
+        if sum(frame.height for frame in pending) >= batch_rows:
+            yield pl.concat(pending)
+            pending = []
+    if pending:
+        yield pl.concat(pending)
+
+
+def generate_transactions(first_day: date, end_day: date, **options) -> pl.DataFrame:
+    """All of transaction_batches(first_day, end_day, **options) as one frame."""
+    return pl.concat(transaction_batches(first_day, end_day, **options), rechunk=False)

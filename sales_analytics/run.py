@@ -1,4 +1,6 @@
-"""`make run`: rebuild the warehouse once, print what it holds and which checks passed.
+"""`make run`: backfill the history in one run, print what the warehouse holds and which checks
+passed. The history is the DAYS days before the as-of date (default: from
+SALES_ANALYTICS_HISTORY_START, else 90 days); days outside it are left as they are.
 
 Exits 1 when a step failed or an error-severity check failed, 2 on bad options or settings.
 """
@@ -10,14 +12,20 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
 
 from sales_analytics.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
-from sales_analytics.settings import Settings, SettingsError
+from sales_analytics.partitions import DayWindow, resolve_history_start
+from sales_analytics.settings import DEFAULT_HISTORY_DAYS, Settings, SettingsError
+
+# Run tags that make one run cover a range of partitions (what a single-run backfill launches).
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 SUMMARY_TABLES = (
     "raw.customers",
@@ -64,11 +72,39 @@ def iso_date(text: str) -> date:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__)
     parser.add_argument("--customers", type=positive_int, help="customers (default 200)")
-    parser.add_argument("--transactions", type=positive_int, help="transactions (default 1000)")
-    parser.add_argument("--days", type=positive_int, help="days of history (default 90)")
+    parser.add_argument(
+        "--transactions",
+        type=positive_int,
+        help="transactions over the history (default about 11 a day: 1000 over 90 days)",
+    )
+    parser.add_argument(
+        "--days",
+        type=positive_int,
+        help="days of history before the as-of date (default from SALES_ANALYTICS_HISTORY_START, "
+        "else 90)",
+    )
     parser.add_argument("--seed", type=int, help="random seed (default 42)")
     parser.add_argument("--as-of", type=iso_date, help="as-of date YYYY-MM-DD (default today)")
     return parser.parse_args(argv)
+
+
+def history_window(as_of: date, days: int | None, history_start: date | None) -> DayWindow:
+    """The days a run backfills: `days` days before `as_of`; without `days`, from the configured
+    history start (else DEFAULT_HISTORY_DAYS before `as_of`) up to `as_of`."""
+    if days is None:
+        days = (as_of - history_start).days if history_start else DEFAULT_HISTORY_DAYS
+    if days < 1:
+        raise ValueError(f"the history starts {history_start}, not before the as-of date {as_of}")
+    return DayWindow(as_of - timedelta(days=days), as_of)
+
+
+def partition_range_tags(window: DayWindow) -> dict[str, str]:
+    """Tags that make one run materialize every daily partition of `window`."""
+    last_day = window.end - timedelta(days=1)
+    return {
+        PARTITION_RANGE_START_TAG: window.start.isoformat(),
+        PARTITION_RANGE_END_TAG: last_day.isoformat(),
+    }
 
 
 def table_row_counts(database: Path, tables: Sequence[str]) -> dict[str, int | None]:
@@ -143,26 +179,8 @@ def products_source(result: dg.ExecuteInProcessResult) -> str | None:
     return None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        settings = Settings.from_env()
-    except SettingsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    from sales_analytics.definitions import defs
-
-    run_config = warehouse_run_config(
-        as_of=args.as_of,
-        customers=args.customers,
-        transactions=args.transactions,
-        days=args.days,
-        seed=args.seed,
-    )
-    instance = dg.DagsterInstance.get() if os.getenv("DAGSTER_HOME") else None
-    print(f"Warehouse: {settings.duckdb_path}")
-    job = defs().resolve_job_def(SALES_ANALYTICS_JOB)
-    result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False)
+def report(result: dg.ExecuteInProcessResult, settings: Settings) -> int:
+    """Print the warehouse's row counts and the checks; the exit status of the run."""
     checks = check_outcomes(result)
     print(
         format_summary(
@@ -177,6 +195,56 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Dashboard: {dashboard if dashboard.exists() else 'not built'} (make dashboard opens it)"
     )
     return 0 if result.success and not any(check.blocks for check in checks) else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    as_of = args.as_of or today
+    if as_of > today:
+        print(f"error: the as-of date {as_of} is after today ({today})", file=sys.stderr)
+        return 2
+    try:
+        window = history_window(as_of, args.days, settings.history_start)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    from sales_analytics.definitions import build_definitions
+
+    # The partitions must reach back to the window's first day, whatever the configured start.
+    first_partition = min(window.start, resolve_history_start(settings, today))
+    definitions = build_definitions(settings, history_start=first_partition)
+    # TRANSACTIONS is the total over the window: a rate of that many every window.days days;
+    # without it, SALES_ANALYTICS_TRANSACTIONS_PER_DAY (as the nightly run), else the default.
+    if args.transactions:
+        transactions, days = args.transactions, window.days
+    elif settings.transactions_per_day:
+        transactions, days = settings.transactions_per_day, 1
+    else:
+        transactions = days = None
+    run_config = warehouse_run_config(
+        as_of=as_of,
+        customers=args.customers,
+        transactions=transactions,
+        days=days,
+        seed=args.seed,
+    )
+    instance = dg.DagsterInstance.get() if os.getenv("DAGSTER_HOME") else None
+    print(f"Warehouse: {settings.duckdb_path}")
+    print(f"History: {window.start} to {window.end} (excluded), {window.days} days in one run")
+    job = definitions.resolve_job_def(SALES_ANALYTICS_JOB)
+    result = job.execute_in_process(
+        run_config=run_config,
+        instance=instance,
+        tags=partition_range_tags(window),
+        raise_on_error=False,
+    )
+    return report(result, settings)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +20,8 @@ TIMEZONE = "SALES_ANALYTICS_TIMEZONE"
 BI_PATH = "SALES_ANALYTICS_BI_PATH"
 PARQUET_DIR = "SALES_ANALYTICS_PARQUET_DIR"
 DASHBOARD_PATH = "SALES_ANALYTICS_DASHBOARD_PATH"
+HISTORY_START = "SALES_ANALYTICS_HISTORY_START"
+TRANSACTIONS_PER_DAY = "SALES_ANALYTICS_TRANSACTIONS_PER_DAY"
 
 DEFAULT_DUCKDB_PATH = "data/sales_analytics.duckdb"
 DEFAULT_PRODUCTS_URL = "https://fakestoreapi.com"
@@ -26,6 +29,8 @@ DEFAULT_TIMEZONE = "UTC"
 DEFAULT_BI_PATH = "data/sales_analytics_bi.duckdb"
 DEFAULT_PARQUET_DIR = "data/bi"
 DEFAULT_DASHBOARD_PATH = "data/dashboard/index.html"
+# Days of history before today when SALES_ANALYTICS_HISTORY_START is unset (the seed's 90 days).
+DEFAULT_HISTORY_DAYS = 90
 
 
 class SettingsError(ValueError):
@@ -41,6 +46,10 @@ class Settings:
     bi_path: Path
     parquet_dir: Path
     dashboard_path: Path
+    history_start: date | None = None
+    """First day of transactions (the first daily partition); None: DEFAULT_HISTORY_DAYS ago."""
+    transactions_per_day: int | None = None
+    """Transactions a day for the nightly run; None: the assets' default rate (1,000 / 90 days)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -54,6 +63,10 @@ class Settings:
             bi_path=parse_bi_path(env.get(BI_PATH) or DEFAULT_BI_PATH, duckdb_path),
             parquet_dir=resolve_path(env.get(PARQUET_DIR) or DEFAULT_PARQUET_DIR),
             dashboard_path=resolve_path(env.get(DASHBOARD_PATH) or DEFAULT_DASHBOARD_PATH),
+            history_start=parse_history_start(env.get(HISTORY_START, "")),
+            transactions_per_day=parse_count(
+                TRANSACTIONS_PER_DAY, env.get(TRANSACTIONS_PER_DAY, "")
+            ),
         )
 
 
@@ -100,3 +113,26 @@ def parse_timezone(value: str) -> str:
             f"{TIMEZONE} must be an IANA timezone name such as UTC or Europe/Berlin, got {value!r}"
         ) from error
     return value
+
+
+def parse_history_start(value: str) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise SettingsError(
+            f"{HISTORY_START} must be a date as YYYY-MM-DD, such as 2026-01-01, got {value!r}"
+        ) from None
+
+
+def parse_count(name: str, value: str) -> int | None:
+    if not value.strip():
+        return None
+    try:
+        count = int(value.strip())
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1, got {value!r}")
+    return count

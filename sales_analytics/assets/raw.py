@@ -7,10 +7,16 @@ import polars as pl
 from pydantic import Field
 
 from sales_analytics.catalog import offline_catalog
-from sales_analytics.generate import generate_customers, generate_transactions
+from sales_analytics.generate import (
+    generate_customers,
+    generate_day_transactions,
+    range_volume,
+    transaction_batches,
+)
 from sales_analytics.products import products_frame
 from sales_analytics.resources.calendar import RunCalendar
 from sales_analytics.resources.fakestore import FakeStoreResource, ProductsApiUnavailable
+from sales_analytics.resources.warehouse import FrameBatches
 
 DEFAULT_SEED = 42
 RAW_ASSET = {
@@ -32,9 +38,13 @@ class CustomersConfig(GenerationConfig):
     count: int = Field(default=200, gt=0, description="Number of customers.")
 
 
-class TransactionsConfig(GenerationConfig):
-    count: int = Field(default=1000, gt=0, description="Number of transactions over the history.")
-    days: int = Field(default=90, gt=0, description="Days of history before the as-of date.")
+class TransactionsConfig(dg.Config):
+    """The daily volume as a rate, `count` transactions every `days` days (default ~11 a day, the
+    seed's 1,000 over 90 days); each day's rows depend only on the seed, the day and this rate."""
+
+    seed: int = Field(default=DEFAULT_SEED, description="Random seed; the same seed, same rows.")
+    count: int = Field(default=1000, gt=0, description="Transactions every `days` days.")
+    days: int = Field(default=90, gt=0, description="Days over which `count` transactions happen.")
 
 
 def load_timestamp() -> datetime:
@@ -90,22 +100,35 @@ def products(
         "customers": dg.AssetIn(metadata={"columns": ["customer_id"]}),
         "products": dg.AssetIn(metadata={"columns": ["id", "title", "category", "price"]}),
     },
+    # Partitioned by day at load time (definitions.py), since the first day is a setting. The IO
+    # manager replaces the rows of the run's days only: transaction_date in the partition window.
+    metadata={"partition_expr": "transaction_date"},
+    # A backfill of any range is one run that generates and writes its days batch by batch.
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def transactions(
+    context: dg.AssetExecutionContext,
     config: TransactionsConfig,
-    calendar: RunCalendar,
     customers: pl.DataFrame,
     products: pl.DataFrame,
-) -> dg.Output[pl.DataFrame]:
-    """One row per sales transaction over the `days` whole days before the as-of date; customer and
-    product IDs drawn from raw.customers and raw.products of the same run."""
-    frame = generate_transactions(
-        config.count,
-        days=config.days,
-        end_before=calendar.as_of(config.as_of_date),
-        customer_ids=customers["customer_id"],
-        products=products,
-        seed=config.seed,
-        loaded_at=load_timestamp(),
+) -> dg.Output[FrameBatches]:
+    """One row per sales transaction of the run's days (a daily partition or a range of them);
+    customer and product IDs drawn from raw.customers and raw.products of the same run. A day's
+    rows are the same whenever it is generated, except extracted_at, the load time. Written in
+    batches of days, so a backfill of any length needs the memory of one batch."""
+    window = context.partition_time_window
+    first_day, end_day = window.start.date(), window.end.date()
+    options = {
+        "customer_ids": customers["customer_id"],
+        "products": products,
+        "seed": config.seed,
+        "loaded_at": load_timestamp(),
+    }
+    volume = {"count": config.count, "days": config.days}
+    batches = transaction_batches(first_day, end_day, **volume, **options)
+    no_rows = generate_day_transactions(first_day, 0, **options)
+    rows = range_volume(first_day, end_day, **volume)
+    return dg.Output(
+        FrameBatches(batches=batches, schema=no_rows.schema),
+        metadata={**frame_metadata(no_rows), "dagster/row_count": dg.MetadataValue.int(rows)},
     )
-    return dg.Output(frame, metadata=frame_metadata(frame))

@@ -1,7 +1,22 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='transaction_date',
+        on_schema_change='fail'
+    )
+}}
+
 with
 
 transactions as (
     select * from {{ ref('stg_transactions') }}
+    {% if is_incremental() -%}
+    -- Only the run's days (its partition window); delete+insert replaces those dates.
+    where
+        transaction_date >= cast('{{ var("window_start") }}' as date)
+        and transaction_date < cast('{{ var("window_end") }}' as date)
+    {%- endif %}
 ),
 
 customers as (

@@ -1,0 +1,51 @@
+"""`make daily`: run now what the nightly schedule's tick runs (yesterday's partition and
+everything downstream), and print the same summary as `make run`.
+
+Exits 1 when a step failed or an error-severity check failed, 2 on bad settings.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from sales_analytics.run import report
+from sales_analytics.schedules import NIGHTLY_SCHEDULE, evaluate_tick
+from sales_analytics.settings import Settings, SettingsError
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    from sales_analytics.definitions import build_definitions
+
+    definitions = build_definitions(settings)
+    instance = dg.DagsterInstance.get() if os.getenv("DAGSTER_HOME") else None
+    now = datetime.now(ZoneInfo(settings.timezone))
+    request = evaluate_tick(definitions, now, instance)
+    if isinstance(request, dg.SkipReason):
+        print(f"The schedule would skip this tick: {request.skip_message}")
+        return 0
+    print(f"Warehouse: {settings.duckdb_path}")
+    print(f"Tick at {now:%Y-%m-%d %H:%M %Z}: partition {request.partition_key}")
+    schedule = definitions.resolve_schedule_def(NIGHTLY_SCHEDULE)
+    job = definitions.resolve_job_def(request.job_name or schedule.job_name)
+    result = job.execute_in_process(
+        run_config=request.run_config,
+        partition_key=request.partition_key,
+        tags=request.tags,
+        instance=instance,
+        raise_on_error=False,
+    )
+    return report(result, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
