@@ -197,6 +197,43 @@ def report(result: dg.ExecuteInProcessResult, settings: Settings) -> int:
     return 0 if result.success and not any(check.blocks for check in checks) else 1
 
 
+def rebuild_warehouse(
+    settings: Settings,
+    *,
+    window: DayWindow,
+    as_of: date,
+    customers: int | None = None,
+    transactions: int | None = None,
+    seed: int | None = None,
+    instance: dg.DagsterInstance | None = None,
+) -> dg.ExecuteInProcessResult:
+    """One run of the whole graph: customers and products, every day of `window` as one
+    backfill, dbt, BI. `transactions` is the total over the window."""
+    from sales_analytics.definitions import build_definitions
+
+    # The partitions must reach back to the window's first day, whatever the configured start.
+    first_partition = min(window.start, resolve_history_start(settings, window.end))
+    definitions = build_definitions(settings, history_start=first_partition)
+    # TRANSACTIONS is the total over the window: a rate of that many every window.days days;
+    # without it, SALES_ANALYTICS_TRANSACTIONS_PER_DAY (as the nightly run), else the default.
+    if transactions:
+        rate, days = transactions, window.days
+    elif settings.transactions_per_day:
+        rate, days = settings.transactions_per_day, 1
+    else:
+        rate = days = None
+    run_config = warehouse_run_config(
+        as_of=as_of, customers=customers, transactions=rate, days=days, seed=seed
+    )
+    job = definitions.resolve_job_def(SALES_ANALYTICS_JOB)
+    return job.execute_in_process(
+        run_config=run_config,
+        instance=instance,
+        tags=partition_range_tags(window),
+        raise_on_error=False,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -214,35 +251,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    from sales_analytics.definitions import build_definitions
-
-    # The partitions must reach back to the window's first day, whatever the configured start.
-    first_partition = min(window.start, resolve_history_start(settings, today))
-    definitions = build_definitions(settings, history_start=first_partition)
-    # TRANSACTIONS is the total over the window: a rate of that many every window.days days;
-    # without it, SALES_ANALYTICS_TRANSACTIONS_PER_DAY (as the nightly run), else the default.
-    if args.transactions:
-        transactions, days = args.transactions, window.days
-    elif settings.transactions_per_day:
-        transactions, days = settings.transactions_per_day, 1
-    else:
-        transactions = days = None
-    run_config = warehouse_run_config(
-        as_of=as_of,
-        customers=args.customers,
-        transactions=transactions,
-        days=days,
-        seed=args.seed,
-    )
-    instance = dg.DagsterInstance.get() if os.getenv("DAGSTER_HOME") else None
     print(f"Warehouse: {settings.duckdb_path}")
     print(f"History: {window.start} to {window.end} (excluded), {window.days} days in one run")
-    job = definitions.resolve_job_def(SALES_ANALYTICS_JOB)
-    result = job.execute_in_process(
-        run_config=run_config,
-        instance=instance,
-        tags=partition_range_tags(window),
-        raise_on_error=False,
+    result = rebuild_warehouse(
+        settings,
+        window=window,
+        as_of=as_of,
+        customers=args.customers,
+        transactions=args.transactions,
+        seed=args.seed,
+        instance=dg.DagsterInstance.get() if os.getenv("DAGSTER_HOME") else None,
     )
     return report(result, settings)
 

@@ -1,14 +1,13 @@
 """The assembled definitions: graph shape, groups, checks, schedule and run config."""
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import dagster as dg
 import pytest
 
 from sales_analytics.assets.dbt import dbt_build_args, layer_group
 from sales_analytics.definitions import defs
-from sales_analytics.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
+from sales_analytics.jobs import NIGHTLY_JOB, SALES_ANALYTICS_JOB, warehouse_run_config
 
 RAW = ("customers", "products", "transactions")
 CHAINS = [
@@ -85,18 +84,7 @@ def test_nightly_schedule_runs_at_two_in_the_configured_timezone(definitions):
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "America/New_York"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    assert schedule.job_name == SALES_ANALYTICS_JOB
-
-
-def test_schedule_tick_builds_a_run_for_its_own_date(definitions):
-    schedule = definitions.resolve_schedule_def("nightly_warehouse_rebuild")
-    tick = datetime(2026, 3, 31, 2, 0, tzinfo=ZoneInfo("America/New_York"))
-    with dg.build_schedule_context(scheduled_execution_time=tick) as context:
-        (request,) = schedule.evaluate_tick(context).run_requests
-    assert request.run_config == warehouse_run_config(as_of=date(2026, 3, 31))
-    assert request.run_config["ops"]["sales_analytics_dbt_assets"]["config"] == {
-        "as_of_date": "2026-03-31"
-    }
+    assert schedule.job_name == NIGHTLY_JOB
 
 
 def test_run_config_leaves_unset_options_to_the_asset_defaults():

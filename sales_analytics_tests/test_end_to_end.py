@@ -1,13 +1,14 @@
 """The whole graph materialized into a temp warehouse, marts checked against raw recomputed here."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import polars as pl
 import pytest
 
-from sales_analytics.definitions import defs
-from sales_analytics.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
+from sales_analytics.partitions import DayWindow
+from sales_analytics.run import rebuild_warehouse
+from sales_analytics.settings import Settings
 
 AS_OF = date(2026, 3, 31)
 CUSTOMERS, TRANSACTIONS, DAYS = 500, 1500, 180
@@ -19,12 +20,13 @@ def built(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SALES_ANALYTICS_DUCKDB_PATH", str(database))
         patch.setenv("SALES_ANALYTICS_OFFLINE", "1")
-        job = defs().resolve_job_def(SALES_ANALYTICS_JOB)
-        result = job.execute_in_process(
-            run_config=warehouse_run_config(
-                as_of=AS_OF, customers=CUSTOMERS, transactions=TRANSACTIONS, days=DAYS, seed=11
-            ),
-            raise_on_error=False,
+        result = rebuild_warehouse(
+            Settings.from_env(),
+            window=DayWindow(AS_OF - timedelta(days=DAYS), AS_OF),
+            as_of=AS_OF,
+            customers=CUSTOMERS,
+            transactions=TRANSACTIONS,
+            seed=11,
         )
     with duckdb.connect(str(database), read_only=True) as connection:
         tables = {

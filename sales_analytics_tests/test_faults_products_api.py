@@ -3,20 +3,20 @@ catalog or a clear failure of raw/products that leaves the warehouse as it was."
 
 import json
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import pytest
 
 from sales_analytics.catalog import offline_catalog
-from sales_analytics.definitions import defs
-from sales_analytics.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
+from sales_analytics.partitions import DayWindow
+from sales_analytics.run import rebuild_warehouse
+from sales_analytics.settings import Settings
 from sales_analytics_tests.conftest import json_response, raw_response
 
 pytestmark = pytest.mark.faults
 
 AS_OF = date(2026, 3, 31)
-RUN_CONFIG = warehouse_run_config(as_of=AS_OF, customers=30, transactions=200, days=20)
 PROTECTED_TABLES = (
     "raw.products",
     "raw.transactions",
@@ -101,8 +101,13 @@ def run_job(patch, url: str | None):
     else:
         patch.setenv("SALES_ANALYTICS_OFFLINE", "0")
         patch.setenv("SALES_ANALYTICS_PRODUCTS_URL", url)
-    job = defs().resolve_job_def(SALES_ANALYTICS_JOB)
-    return job.execute_in_process(run_config=RUN_CONFIG, raise_on_error=False)
+    return rebuild_warehouse(
+        Settings.from_env(),
+        window=DayWindow(AS_OF - timedelta(days=20), AS_OF),
+        as_of=AS_OF,
+        customers=30,
+        transactions=200,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ from sales_analytics.generate import (
     CUSTOMER_COLUMNS,
     CUSTOMER_SEGMENTS,
     TRANSACTION_COLUMNS,
+    day_volume,
     generate_customers,
     generate_transactions,
-    split_evenly,
 )
 from sales_analytics.products import products_frame
 
@@ -28,10 +28,12 @@ def customers(count: int = 200, seed: int = 42) -> pl.DataFrame:
 
 
 def transactions(customer_frame, products, total=1000, days=90, seed=42) -> pl.DataFrame:
+    """`total` transactions over the `days` days before AS_OF."""
     return generate_transactions(
-        total,
+        AS_OF - timedelta(days=days),
+        AS_OF,
+        count=total,
         days=days,
-        end_before=AS_OF,
         customer_ids=customer_frame["customer_id"],
         products=products,
         seed=seed,
@@ -111,17 +113,21 @@ def test_transactions_are_spread_over_every_day_of_the_history(products):
     assert set(per_day["len"]) == {11, 12}
 
 
-def test_split_evenly_keeps_the_total():
-    assert split_evenly(1000, 90) == [12] * 10 + [11] * 80
-    assert sum(split_evenly(7, 3)) == 7
-    assert split_evenly(2, 5) == [1, 1, 0, 0, 0]
+@pytest.mark.parametrize(("count", "days"), [(1000, 90), (7, 3), (2, 5), (50_000, 30)])
+def test_any_run_of_days_holds_exactly_the_rate(count, days):
+    for first in (date(2026, 1, 1), date(2026, 2, 17)):
+        volumes = [day_volume(first + timedelta(days=n), count, days) for n in range(days)]
+        assert sum(volumes) == count
+        assert max(volumes) - min(volumes) <= 1
 
 
 @pytest.mark.parametrize("count", [0, -5])
-def test_non_positive_volumes_are_rejected_with_the_setting_named(count, products):
+def test_bad_volumes_are_rejected_with_the_setting_named(count, products):
     with pytest.raises(ValueError, match="customers must be a positive"):
         customers(count)
-    with pytest.raises(ValueError, match="transactions must be a positive"):
-        transactions(customers(), products, total=count)
     with pytest.raises(ValueError, match="days must be a positive"):
+        day_volume(AS_OF, 1000, count)
+    with pytest.raises(ValueError, match="holds no day"):
         transactions(customers(), products, days=count)
+    with pytest.raises(ValueError, match="transactions must not be negative, got -1"):
+        day_volume(AS_OF, -1, 90)

@@ -7,10 +7,11 @@ import duckdb
 import pytest
 
 from sales_analytics import run
-from sales_analytics.assets.raw import customers, products, transactions
-from sales_analytics.jobs import DBT_OP, warehouse_run_config
-from sales_analytics.resources import build_resources
+from sales_analytics.definitions import build_definitions
+from sales_analytics.jobs import DBT_OP, SALES_ANALYTICS_JOB, warehouse_run_config
 from sales_analytics.settings import Settings
+
+RAW = ("customers", "products", "transactions")
 
 
 def test_make_run_builds_the_warehouse_and_prints_the_summary(warehouse_path, capsys):
@@ -53,12 +54,13 @@ def test_bad_settings_fail_before_any_write(warehouse_path, monkeypatch, capsys)
 
 def test_transactions_load_raw_inputs_through_the_duckdb_io_manager(warehouse_path):
     # Guards the duckdb pin: dagster-duckdb-polars loads inputs with an API DuckDB 2 removed.
-    run_config = warehouse_run_config(as_of=date(2026, 3, 31), customers=25, transactions=90)
+    definitions = build_definitions(Settings.from_env(), history_start=date(2026, 3, 1))
+    run_config = warehouse_run_config(customers=25, transactions=90, days=1)
     del run_config["ops"][DBT_OP]
-    result = dg.materialize(
-        [customers, products, transactions],
-        resources=build_resources(Settings.from_env()),
+    result = definitions.resolve_job_def(SALES_ANALYTICS_JOB).execute_in_process(
         run_config=run_config,
+        asset_selection=[dg.AssetKey(["raw", name]) for name in RAW],
+        partition_key="2026-03-30",
     )
     assert result.success
     with duckdb.connect(str(warehouse_path), read_only=True) as connection:

@@ -83,6 +83,8 @@ def sales_analytics_dbt_assets(
     """`dbt build` of the step's models and tests. In a partitioned run dbt gets the run's days:
     incremental models replace those days, and the tests on transactions look at them only."""
     args = dbt_build_args(calendar.as_of(config.as_of_date), run_window(context))
+    # dbt-duckdb fails at once on a lock; wait a bounded time and explain instead.
+    warehouse.wait_until_writable()
     invocation = dbt.cli(args, context=context)
     # dbt holds the DuckDB file until it exits, so sizes are read once the build is over.
     events = list(invocation.stream())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -17,6 +18,7 @@ from sales_analytics.resources.duckdb_client import (
     quote_identifier,
     table_exists,
 )
+from sales_analytics.warehouse_access import wait_until_writable
 
 
 def arrow_view(frame: pl.DataFrame):
@@ -117,12 +119,19 @@ class WarehouseIOManager(DuckDBPolarsIOManager):
 
 
 class Warehouse(dg.ConfigurableResource):
-    """Read access to the warehouse file for metadata and summaries."""
+    """The warehouse file for steps that do not go through the IO manager: read access for
+    metadata and summaries, and a bounded wait for the write lock before dbt takes it."""
 
     path: str
+    lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(self.path, read_only=True)
+
+    def wait_until_writable(self) -> None:
+        """Return once the file can be opened for writing; WarehouseUnavailable (naming the file,
+        the holder's PID and what to do) if it is not a database or stays locked."""
+        wait_until_writable(Path(self.path), timeout_seconds=self.lock_timeout_seconds)
 
 
 def relation_metadata(

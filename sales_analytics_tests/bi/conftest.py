@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -19,7 +19,9 @@ import duckdb
 import pytest
 
 from sales_analytics import settings
-from sales_analytics.jobs import warehouse_run_config
+from sales_analytics.partitions import DayWindow
+from sales_analytics.run import rebuild_warehouse
+from sales_analytics.settings import Settings
 
 AS_OF = date(2026, 1, 31)
 BI_ASSET_KEYS = [
@@ -66,11 +68,14 @@ def materialize(
     settings from the environment now."""
     from sales_analytics.definitions import defs
 
+    if selection is None and not resource_overrides:
+        return rebuild_warehouse(
+            Settings.from_env(), window=DayWindow(AS_OF - timedelta(days=90), AS_OF), as_of=AS_OF
+        )
     definitions = defs()
     return dg.materialize(
         assets=list(definitions.assets or []),
         resources={**definitions.resources, **resource_overrides},
-        run_config=warehouse_run_config(as_of=AS_OF) if selection is None else None,
         selection=selection,
         raise_on_error=False,
     )
