@@ -1,5 +1,7 @@
 """Raw customers, products and transactions: Polars frames the DuckDB IO manager writes to `raw`."""
 
+import itertools
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -13,6 +15,7 @@ from sales_analytics.generate import (
     range_volume,
     transaction_batches,
 )
+from sales_analytics.preview import markdown_preview
 from sales_analytics.products import products_frame
 from sales_analytics.resources.calendar import RunCalendar
 from sales_analytics.resources.fakestore import FakeStoreResource, ProductsApiUnavailable
@@ -25,6 +28,11 @@ RAW_ASSET = {
     "kinds": {"python", "polars", "duckdb"},
     "owners": ["team:data-platform"],
 }
+# What the run asked for, recorded on each materialization for the raw checks to compare with.
+REQUESTED_COUNT = "requested_count"
+AS_OF_DATE = "as_of_date"
+WINDOW_START = "window_start"
+WINDOW_END = "window_end"
 
 
 class GenerationConfig(dg.Config):
@@ -47,6 +55,12 @@ class TransactionsConfig(dg.Config):
     days: int = Field(default=90, gt=0, description="Days over which `count` transactions happen.")
 
 
+def peek(batches: Iterator[pl.DataFrame]) -> tuple[pl.DataFrame, Iterator[pl.DataFrame]]:
+    """The first batch, and all the batches again (the first included)."""
+    first = next(batches)
+    return first, itertools.chain([first], batches)
+
+
 def load_timestamp() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -59,6 +73,7 @@ def frame_metadata(frame: pl.DataFrame) -> dict[str, dg.MetadataValue]:
                 columns=[dg.TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()]
             )
         ),
+        "preview": dg.MetadataValue.md(markdown_preview(frame)),
     }
 
 
@@ -66,13 +81,21 @@ def frame_metadata(frame: pl.DataFrame) -> dict[str, dg.MetadataValue]:
 def customers(config: CustomersConfig, calendar: RunCalendar) -> dg.Output[pl.DataFrame]:
     """One row per synthetic customer (Faker, seeded): stable IDs CUST-000001.., a segment and a
     registration date within the two years before the run's as-of date."""
+    as_of = calendar.as_of(config.as_of_date)
     frame = generate_customers(
         config.count,
         seed=config.seed,
-        as_of=calendar.as_of(config.as_of_date),
+        as_of=as_of,
         loaded_at=load_timestamp(),
     )
-    return dg.Output(frame, metadata=frame_metadata(frame))
+    return dg.Output(
+        frame,
+        metadata={
+            **frame_metadata(frame),
+            REQUESTED_COUNT: config.count,
+            AS_OF_DATE: as_of.isoformat(),
+        },
+    )
 
 
 @dg.asset(**RAW_ASSET)
@@ -125,10 +148,18 @@ def transactions(
         "loaded_at": load_timestamp(),
     }
     volume = {"count": config.count, "days": config.days}
-    batches = transaction_batches(first_day, end_day, **volume, **options)
+    # The first batch is drawn here, for the preview, and written first all the same.
+    first_batch, batches = peek(transaction_batches(first_day, end_day, **volume, **options))
     no_rows = generate_day_transactions(first_day, 0, **options)
     rows = range_volume(first_day, end_day, **volume)
     return dg.Output(
         FrameBatches(batches=batches, schema=no_rows.schema),
-        metadata={**frame_metadata(no_rows), "dagster/row_count": dg.MetadataValue.int(rows)},
+        metadata={
+            **frame_metadata(no_rows),
+            "preview": dg.MetadataValue.md(markdown_preview(first_batch)),
+            "dagster/row_count": dg.MetadataValue.int(rows),
+            REQUESTED_COUNT: rows,
+            WINDOW_START: first_day.isoformat(),
+            WINDOW_END: end_day.isoformat(),
+        },
     )
