@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +23,10 @@ PARQUET_DIR = "SALES_ANALYTICS_PARQUET_DIR"
 DASHBOARD_PATH = "SALES_ANALYTICS_DASHBOARD_PATH"
 HISTORY_START = "SALES_ANALYTICS_HISTORY_START"
 TRANSACTIONS_PER_DAY = "SALES_ANALYTICS_TRANSACTIONS_PER_DAY"
+UI_URL = "SALES_ANALYTICS_UI_URL"
+RETRY_COUNT = "SALES_ANALYTICS_RETRY_COUNT"
+RETRY_DELAY_SECONDS = "SALES_ANALYTICS_RETRY_DELAY_SECONDS"
+FRESHNESS_HOURS = "SALES_ANALYTICS_FRESHNESS_HOURS"
 
 DEFAULT_DUCKDB_PATH = "data/sales_analytics.duckdb"
 DEFAULT_PRODUCTS_URL = "https://fakestoreapi.com"
@@ -31,6 +36,12 @@ DEFAULT_PARQUET_DIR = "data/bi"
 DEFAULT_DASHBOARD_PATH = "data/dashboard/index.html"
 # Days of history before today when SALES_ANALYTICS_HISTORY_START is unset (the seed's 90 days).
 DEFAULT_HISTORY_DAYS = 90
+DEFAULT_UI_URL = "http://127.0.0.1:3000"
+# The Airflow pipeline this replaces retried each task once after five minutes.
+DEFAULT_RETRY_COUNT = 1
+DEFAULT_RETRY_DELAY_SECONDS = 300.0
+# The nightly run lands around 02:00; two hours of slack before the marts count as stale.
+DEFAULT_FRESHNESS_HOURS = 26.0
 
 
 class SettingsError(ValueError):
@@ -50,6 +61,13 @@ class Settings:
     """First day of transactions (the first daily partition); None: DEFAULT_HISTORY_DAYS ago."""
     transactions_per_day: int | None = None
     """Transactions a day for the nightly run; None: the assets' default rate (1,000 / 90 days)."""
+    # Whether SALES_ANALYTICS_WEBHOOK_URL is set; the URL itself is a secret that only the webhook
+    # resource reads (through dg.EnvVar), so it never sits in an object that may be printed.
+    webhook_configured: bool = False
+    ui_url: str = DEFAULT_UI_URL
+    retry_count: int = DEFAULT_RETRY_COUNT
+    retry_delay_seconds: float = DEFAULT_RETRY_DELAY_SECONDS
+    freshness_hours: float = DEFAULT_FRESHNESS_HOURS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +84,18 @@ class Settings:
             history_start=parse_history_start(env.get(HISTORY_START, "")),
             transactions_per_day=parse_count(
                 TRANSACTIONS_PER_DAY, env.get(TRANSACTIONS_PER_DAY, "")
+            ),
+            webhook_configured=parse_webhook_configured(env.get(WEBHOOK_URL, "")),
+            ui_url=parse_http_url(UI_URL, env.get(UI_URL) or DEFAULT_UI_URL),
+            retry_count=parse_whole_number(RETRY_COUNT, env.get(RETRY_COUNT), DEFAULT_RETRY_COUNT),
+            retry_delay_seconds=parse_number(
+                RETRY_DELAY_SECONDS,
+                env.get(RETRY_DELAY_SECONDS),
+                DEFAULT_RETRY_DELAY_SECONDS,
+                allow_zero=True,
+            ),
+            freshness_hours=parse_number(
+                FRESHNESS_HOURS, env.get(FRESHNESS_HOURS), DEFAULT_FRESHNESS_HOURS, allow_zero=False
             ),
         )
 
@@ -94,6 +124,55 @@ def parse_products_url(value: str) -> str:
             f"{PRODUCTS_URL} must be an http:// or https:// URL with a host, got {value!r}"
         )
     return value.rstrip("/")
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def parse_http_url(name: str, value: str) -> str:
+    if not _is_http_url(value):
+        raise SettingsError(f"{name} must be an http:// or https:// URL with a host, got {value!r}")
+    return value.rstrip("/")
+
+
+def parse_webhook_configured(value: str) -> bool:
+    """Whether the webhook URL is set; an unusable one is an error whose message leaves the value
+    out, since it is a secret."""
+    if not value.strip():
+        return False
+    if not _is_http_url(value.strip()):
+        raise SettingsError(
+            f"{WEBHOOK_URL} must be an http:// or https:// URL with a host "
+            "(its value is not shown: it is a secret)"
+        )
+    return True
+
+
+def parse_whole_number(name: str, value: str | None, default: int) -> int:
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number of 0 or more, got {value!r}") from None
+    if number < 0:
+        raise SettingsError(f"{name} must be a whole number of 0 or more, got {value!r}")
+    return number
+
+
+def parse_number(name: str, value: str | None, default: float, *, allow_zero: bool) -> float:
+    if value is None or not value.strip():
+        return default
+    expected = "a number of 0 or more" if allow_zero else "a number greater than 0"
+    try:
+        number = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be {expected}, got {value!r}") from None
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        raise SettingsError(f"{name} must be {expected}, got {value!r}")
+    return number
 
 
 def parse_flag(name: str, value: str) -> bool:
