@@ -7,6 +7,7 @@ import dagster as dg
 from sales_analytics.assets.bi import bi_assets
 from sales_analytics.assets.dbt import sales_analytics_dbt_assets, with_daily_models
 from sales_analytics.assets.raw import customers, products, transactions
+from sales_analytics.checks import build_raw_checks
 from sales_analytics.jobs import nightly_job, sales_analytics_job
 from sales_analytics.partitions import daily_partitions, partitioned_by, resolve_history_start
 from sales_analytics.resources import build_resources
@@ -16,7 +17,8 @@ from sales_analytics.settings import Settings
 
 def build_definitions(settings: Settings, *, history_start: date | None = None) -> dg.Definitions:
     """The definitions for `settings`; `history_start` overrides the first daily partition."""
-    days = daily_partitions(history_start or resolve_history_start(settings), settings.timezone)
+    first_day = history_start or resolve_history_start(settings)
+    days = daily_partitions(first_day, settings.timezone)
     return dg.Definitions(
         assets=[
             customers,
@@ -25,6 +27,7 @@ def build_definitions(settings: Settings, *, history_start: date | None = None) 
             with_daily_models(sales_analytics_dbt_assets, days),
             *bi_assets,
         ],
+        asset_checks=build_raw_checks(first_day),
         jobs=[sales_analytics_job, nightly_job],
         schedules=[build_nightly_schedule(days, settings.transactions_per_day)],
         resources=build_resources(settings),

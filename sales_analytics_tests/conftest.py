@@ -20,15 +20,44 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     prepare_manifest()
 
 
+def use_test_warehouse(monkeypatch: pytest.MonkeyPatch, folder: Path) -> Path:
+    """Point the project at a warehouse file in `folder` (and its BI outputs beside it), offline,
+    with no webhook (a developer's real one must never receive test alerts) and no retries (a
+    failing step fails at once)."""
+    path = folder / "warehouse" / "sales_analytics.duckdb"
+    monkeypatch.setenv("SALES_ANALYTICS_DUCKDB_PATH", str(path))
+    monkeypatch.setenv(
+        "SALES_ANALYTICS_BI_PATH", str(folder / "serving" / "sales_analytics_bi.duckdb")
+    )
+    monkeypatch.setenv("SALES_ANALYTICS_PARQUET_DIR", str(folder / "serving" / "parquet"))
+    monkeypatch.setenv("SALES_ANALYTICS_DASHBOARD_PATH", str(folder / "dashboard" / "index.html"))
+    monkeypatch.setenv("SALES_ANALYTICS_OFFLINE", "1")
+    monkeypatch.setenv("SALES_ANALYTICS_RETRY_COUNT", "0")
+    for name in (
+        "SALES_ANALYTICS_PRODUCTS_URL",
+        "SALES_ANALYTICS_TIMEZONE",
+        "SALES_ANALYTICS_WEBHOOK_URL",
+        "SALES_ANALYTICS_UI_URL",
+        "SALES_ANALYTICS_RETRY_DELAY_SECONDS",
+        "SALES_ANALYTICS_FRESHNESS_HOURS",
+        "SALES_ANALYTICS_HISTORY_START",
+        "SALES_ANALYTICS_TRANSACTIONS_PER_DAY",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return path
+
+
 @pytest.fixture
 def warehouse_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh warehouse file for the test; dbt sees it through the same env var as Dagster."""
-    path = tmp_path / "warehouse" / "sales_analytics.duckdb"
-    monkeypatch.setenv("SALES_ANALYTICS_DUCKDB_PATH", str(path))
-    monkeypatch.setenv("SALES_ANALYTICS_OFFLINE", "1")
-    monkeypatch.delenv("SALES_ANALYTICS_PRODUCTS_URL", raising=False)
-    monkeypatch.delenv("SALES_ANALYTICS_TIMEZONE", raising=False)
-    return path
+    return use_test_warehouse(monkeypatch, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_warehouse_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Like warehouse_path, for a module that builds its data once and shares it."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield use_test_warehouse(monkeypatch, tmp_path_factory.mktemp("module"))
 
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
