@@ -1,4 +1,4 @@
-"""The project's Python asset checks: raw-layer data rules.
+"""The project's Python asset checks: raw-layer data rules, and freshness of the marts.
 
 The raw rules (validation.py) run as one multi-asset check per raw table, in DuckDB against the
 warehouse file. Rules whose failure would corrupt the marts (keys, references, money arithmetic)
@@ -6,8 +6,9 @@ are blocking ERROR checks, so the dbt models do not run on bad raw data in the s
 warn.
 """
 
-from collections.abc import Iterator
-from datetime import date, datetime
+import warnings
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -123,3 +124,24 @@ def build_raw_table_checks(table: str, history_start: date | None) -> dg.AssetCh
 
 def build_raw_checks(history_start: date | None) -> list[dg.AssetChecksDefinition]:
     return [build_raw_table_checks(table, history_start) for table in TABLES]
+
+
+def mart_keys(dbt_assets: dg.AssetsDefinition) -> list[dg.AssetKey]:
+    return sorted(spec.key for spec in dbt_assets.specs if spec.group_name == "marts")
+
+
+def build_freshness_checks(
+    keys: Sequence[dg.AssetKey], max_age: timedelta
+) -> Sequence[dg.AssetChecksDefinition]:
+    """A `freshness_check` per mart that fails (ERROR, so it shows red) when the mart's last
+    materialization is older than `max_age`. It runs after the marts in every warehouse run, and
+    on its own through the freshness sensor once `max_age` has passed without one."""
+    # Dagster 1.13 marks these checks superseded by FreshnessPolicy, which only the daemon
+    # evaluates: it yields no check result that a run summary, an alert or a test can read.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=dg.SupersessionWarning)
+        return dg.build_last_update_freshness_checks(
+            assets=list(keys),
+            lower_bound_delta=max_age,
+            severity=dg.AssetCheckSeverity.ERROR,
+        )

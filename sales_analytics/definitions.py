@@ -1,17 +1,18 @@
 """Assembles the project's definitions; settings are read when Dagster loads them."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 
 from sales_analytics.assets.bi import bi_assets
 from sales_analytics.assets.dbt import sales_analytics_dbt_assets, with_daily_models
 from sales_analytics.assets.raw import customers, products, transactions
-from sales_analytics.checks import build_raw_checks
+from sales_analytics.checks import build_freshness_checks, build_raw_checks, mart_keys
 from sales_analytics.jobs import nightly_job, sales_analytics_job
 from sales_analytics.partitions import daily_partitions, partitioned_by, resolve_history_start
 from sales_analytics.resources import build_resources
 from sales_analytics.schedules import build_nightly_schedule
+from sales_analytics.sensors import build_freshness_sensor
 from sales_analytics.settings import Settings
 
 
@@ -19,6 +20,9 @@ def build_definitions(settings: Settings, *, history_start: date | None = None) 
     """The definitions for `settings`; `history_start` overrides the first daily partition."""
     first_day = history_start or resolve_history_start(settings)
     days = daily_partitions(first_day, settings.timezone)
+    freshness_checks = build_freshness_checks(
+        mart_keys(sales_analytics_dbt_assets), timedelta(hours=settings.freshness_hours)
+    )
     return dg.Definitions(
         assets=[
             customers,
@@ -27,9 +31,10 @@ def build_definitions(settings: Settings, *, history_start: date | None = None) 
             with_daily_models(sales_analytics_dbt_assets, days),
             *bi_assets,
         ],
-        asset_checks=build_raw_checks(first_day),
+        asset_checks=[*build_raw_checks(first_day), *freshness_checks],
         jobs=[sales_analytics_job, nightly_job],
         schedules=[build_nightly_schedule(days, settings.transactions_per_day)],
+        sensors=[build_freshness_sensor(freshness_checks)],
         resources=build_resources(settings),
         # One process writes the DuckDB file at a time, and steps skip ~3 s of imports each.
         executor=dg.in_process_executor,
