@@ -11,6 +11,7 @@ from sales_analytics.checks import build_freshness_checks, build_raw_checks, mar
 from sales_analytics.jobs import nightly_job, sales_analytics_job
 from sales_analytics.partitions import daily_partitions, partitioned_by, resolve_history_start
 from sales_analytics.resources import build_resources
+from sales_analytics.retries import extraction_retry_policy, with_extraction_retries
 from sales_analytics.schedules import build_nightly_schedule
 from sales_analytics.sensors import build_freshness_sensor
 from sales_analytics.settings import Settings
@@ -20,14 +21,18 @@ def build_definitions(settings: Settings, *, history_start: date | None = None) 
     """The definitions for `settings`; `history_start` overrides the first daily partition."""
     first_day = history_start or resolve_history_start(settings)
     days = daily_partitions(first_day, settings.timezone)
+    raw_customers, raw_products, raw_transactions = with_extraction_retries(
+        [customers, products, transactions],
+        extraction_retry_policy(settings.retry_count, settings.retry_delay_seconds),
+    )
     freshness_checks = build_freshness_checks(
         mart_keys(sales_analytics_dbt_assets), timedelta(hours=settings.freshness_hours)
     )
     return dg.Definitions(
         assets=[
-            customers,
-            products,
-            *partitioned_by(days, [transactions]),
+            raw_customers,
+            raw_products,
+            *partitioned_by(days, [raw_transactions]),
             with_daily_models(sales_analytics_dbt_assets, days),
             *bi_assets,
         ],

@@ -16,7 +16,7 @@ from sales_analytics.generate import (
     transaction_batches,
 )
 from sales_analytics.preview import markdown_preview
-from sales_analytics.products import products_frame
+from sales_analytics.products import InvalidProductsPayload, products_frame
 from sales_analytics.resources.calendar import RunCalendar
 from sales_analytics.resources.fakestore import FakeStoreResource, ProductsApiUnavailable
 from sales_analytics.resources.warehouse import FrameBatches
@@ -104,16 +104,21 @@ def products(
 ) -> dg.Output[pl.DataFrame]:
     """One row per product from the Fake Store API, validated; the built-in 20-product catalog
     when the API is switched off (SALES_ANALYTICS_OFFLINE=1) or unreachable after retries."""
-    if fakestore.offline:
-        payload, source = offline_catalog(), "offline_catalog"
-        context.log.info("SALES_ANALYTICS_OFFLINE is set: using the built-in product catalog")
-    else:
-        try:
-            payload, source = fakestore.fetch_products(), "api"
-        except ProductsApiUnavailable as error:
-            context.log.warning(f"{error}; using the built-in product catalog instead")
+    try:
+        if fakestore.offline:
             payload, source = offline_catalog(), "offline_catalog"
-    frame = products_frame(payload, extracted_at=load_timestamp())
+            context.log.info("SALES_ANALYTICS_OFFLINE is set: using the built-in product catalog")
+        else:
+            try:
+                payload, source = fakestore.fetch_products(), "api"
+            except ProductsApiUnavailable as error:
+                context.log.warning(f"{error}; using the built-in product catalog instead")
+                payload, source = offline_catalog(), "offline_catalog"
+        frame = products_frame(payload, extracted_at=load_timestamp())
+    except InvalidProductsPayload as error:
+        # The API answered with bad data: an error to fix, not an outage, so the retry policy of
+        # the extraction assets must not call it again.
+        raise dg.Failure(description=str(error), allow_retries=False) from error
     return dg.Output(frame, metadata={**frame_metadata(frame), "source": source})
 
 
