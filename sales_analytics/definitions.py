@@ -13,7 +13,7 @@ from sales_analytics.partitions import daily_partitions, partitioned_by, resolve
 from sales_analytics.resources import build_resources
 from sales_analytics.retries import extraction_retry_policy, with_extraction_retries
 from sales_analytics.schedules import build_nightly_schedule
-from sales_analytics.sensors import build_freshness_sensor
+from sales_analytics.sensors import build_freshness_sensor, build_run_alert_sensors
 from sales_analytics.settings import Settings
 
 
@@ -39,7 +39,10 @@ def build_definitions(settings: Settings, *, history_start: date | None = None) 
         asset_checks=[*build_raw_checks(first_day), *freshness_checks],
         jobs=[sales_analytics_job, nightly_job],
         schedules=[build_nightly_schedule(days, settings.transactions_per_day)],
-        sensors=[build_freshness_sensor(freshness_checks)],
+        sensors=[
+            *build_run_alert_sensors([sales_analytics_job, nightly_job], settings.ui_url),
+            build_freshness_sensor(freshness_checks),
+        ],
         resources=build_resources(settings),
         # One process writes the DuckDB file at a time, and steps skip ~3 s of imports each.
         executor=dg.in_process_executor,

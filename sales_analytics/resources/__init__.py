@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import dagster as dg
+
 from sales_analytics.project import dbt_cli_resource
 from sales_analytics.resources.bi import BiOutputs
 from sales_analytics.resources.calendar import RunCalendar
 from sales_analytics.resources.fakestore import FakeStoreResource
 from sales_analytics.resources.warehouse import Warehouse, WarehouseIOManager
-from sales_analytics.settings import Settings
+from sales_analytics.resources.webhook import WebhookResource
+from sales_analytics.settings import WEBHOOK_URL, Settings
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:
@@ -23,5 +26,11 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             serving_path=str(settings.bi_path),
             parquet_dir=str(settings.parquet_dir),
             dashboard_path=str(settings.dashboard_path),
+        ),
+        # Through EnvVar, Dagster keeps the variable's name in its storage, never the secret URL.
+        "webhook": (
+            WebhookResource(url=dg.EnvVar(WEBHOOK_URL))
+            if settings.webhook_configured
+            else WebhookResource()
         ),
     }
