@@ -1,5 +1,6 @@
 """Sensors: the completion alert of warehouse runs, and the evaluation of the marts' freshness."""
 
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -22,6 +23,14 @@ _REPORT_EVENTS = {
     dg.DagsterEventType.ASSET_CHECK_EVALUATION,
     dg.DagsterEventType.STEP_FAILURE,
 }
+
+
+def error_summary(error: Any) -> str:
+    """A step's error (Dagster's SerializableErrorInfo) as "ValueError: ...": the first error under
+    Dagster's wrappers, which says what went wrong where the wrappers only say which step."""
+    while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+        error = error.cause
+    return re.sub(r"^[\w.]+\.(\w+: )", r"\1", error.message.strip())
 
 
 def run_report(
@@ -72,7 +81,7 @@ def run_report(
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             failed_steps.append(event.step_key or "?")
             if step_error is None and data is not None and data.error is not None:
-                step_error = data.error.message
+                step_error = error_summary(data.error)
     evaluated = {(check.asset, check.name) for check in checks}
     return RunReport(
         job_name=run.job_name,

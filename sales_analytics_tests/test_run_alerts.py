@@ -22,7 +22,7 @@ import pytest
 
 from sales_analytics.assets import raw
 from sales_analytics.definitions import defs
-from sales_analytics.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
+from sales_analytics.jobs import DBT_OP, SALES_ANALYTICS_JOB, warehouse_run_config
 from sales_analytics.partitions import DayWindow
 from sales_analytics.resources.webhook import WebhookResource
 from sales_analytics.run import partition_range_tags
@@ -110,12 +110,16 @@ def webhook_url(server: LocalServer, token: str = "test-secret-token") -> str:
 
 
 def evaluate(
-    runs: Runs, sensor_name: str, webhook: WebhookResource | None = None
+    runs: Runs,
+    sensor_name: str,
+    webhook: WebhookResource | None = None,
+    result: dg.ExecuteInProcessResult | None = None,
 ) -> dg.RunStatusSensorContext:
-    """Evaluate the project's sensor on the run it reacts to, with the definitions' own webhook
-    resource unless one is given."""
+    """Evaluate the project's sensor on the run it reacts to (by default the module's successful
+    or failed run), with the definitions' own webhook resource unless one is given."""
     definitions = defs()
-    result = runs.success if sensor_name == SUCCEEDED else runs.failure
+    if result is None:
+        result = runs.success if sensor_name == SUCCEEDED else runs.failure
     event = result.get_run_success_event() if result.success else result.get_run_failure_event()
     with dg.build_run_status_sensor_context(
         sensor_name=sensor_name,
@@ -175,13 +179,33 @@ def test_failure_alert_names_the_blocking_check(
     lines = payload["text"].splitlines()
     assert lines[0].startswith(":x: sales_analytics_job FAILED after ")
     assert "Failed steps: raw_transactions_checks" in lines
-    assert any("blocking asset check failed" in line for line in lines)
+    assert (
+        "Error: DagsterAssetCheckFailedError: 1 blocking asset check failed with ERROR severity:"
+        in lines
+    )
     assert "  failed [ERROR] raw/transactions: transactions_reference_customers" in lines
     not_built = "dim_customers not built, dim_products not built, fct_transactions not built"
     assert f"Rows per mart: {not_built}" in lines
     checks_line = next(line for line in lines if line.startswith("Checks: "))
     assert checks_line.endswith(" not run")
     assert lines[-1] == f"Run: {UI_URL}/runs/{runs.failure.run_id}"
+
+
+def test_a_step_error_is_reported_by_its_root_cause(
+    runs: Runs, alert_env: pytest.MonkeyPatch, local_server: LocalServer
+) -> None:
+    local_server.respond(raw_response(b"ok", content_type="text/plain"))
+    alert_env.setenv(WEBHOOK_URL, webhook_url(local_server))
+    run_config = warehouse_run_config(as_of=AS_OF)
+    run_config["ops"][DBT_OP]["config"]["as_of_date"] = "yesterday"
+    result = run_history(runs.instance, run_config)
+
+    evaluate(runs, FAILED, result=result)
+
+    (payload,) = posted_payloads(local_server)
+    lines = payload["text"].splitlines()
+    assert f"Failed steps: {DBT_OP}" in lines
+    assert "Error: ValueError: as_of_date must be a date as YYYY-MM-DD, got 'yesterday'" in lines
 
 
 def test_without_a_webhook_the_alert_goes_to_the_log(
