@@ -18,6 +18,11 @@ class CheckOutcome:
     passed: bool
     severity: str
 
+    @property
+    def blocks(self) -> bool:
+        """A failed ERROR-severity check: the run's data must not be trusted."""
+        return not self.passed and self.severity == "ERROR"
+
 
 @dataclass(frozen=True)
 class RunReport:

@@ -11,7 +11,6 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,8 +18,10 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import duckdb
 
+from sales_analytics.alerts import CheckOutcome
 from sales_analytics.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
 from sales_analytics.partitions import DayWindow, resolve_history_start
+from sales_analytics.sensors import error_summary
 from sales_analytics.settings import DEFAULT_HISTORY_DAYS, Settings, SettingsError
 
 # Run tags that make one run cover a range of partitions (what a single-run backfill launches).
@@ -38,18 +39,6 @@ SUMMARY_TABLES = (
     "marts.dim_products",
     "marts.fct_transactions",
 )
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    name: str
-    asset: str
-    passed: bool
-    severity: str
-
-    @property
-    def blocks(self) -> bool:
-        return not self.passed and self.severity == "ERROR"
 
 
 def positive_int(text: str) -> int:
@@ -108,11 +97,16 @@ def partition_range_tags(window: DayWindow) -> dict[str, str]:
 
 
 def table_row_counts(database: Path, tables: Sequence[str]) -> dict[str, int | None]:
-    """Row count per table, None where the table does not exist (yet)."""
+    """Row count per table, None where the table does not exist (yet) or the file cannot be read
+    (the run's failure says why)."""
     if not database.exists():
         return dict.fromkeys(tables)
     counts: dict[str, int | None] = {}
-    with duckdb.connect(str(database), read_only=True) as connection:
+    try:
+        connection = duckdb.connect(str(database), read_only=True)
+    except duckdb.Error:
+        return dict.fromkeys(tables)
+    with connection:
         existing = {
             f"{schema}.{name}"
             for schema, name in connection.execute(
@@ -144,12 +138,22 @@ def check_outcomes(result: dg.ExecuteInProcessResult) -> list[CheckOutcome]:
     )
 
 
+def step_failures(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Each failed step with the error that made it fail."""
+    return [
+        f"{event.step_key}: {error_summary(event.step_failure_data.error)}"
+        for event in result.all_events
+        if event.is_step_failure
+    ]
+
+
 def format_summary(
     counts: dict[str, int | None],
     checks: Sequence[CheckOutcome],
     *,
     products_source: str | None,
     run_succeeded: bool,
+    failures: Sequence[str] = (),
 ) -> str:
     lines = ["", "Rows per table:"]
     width = max(len(table) for table in counts)
@@ -168,6 +172,7 @@ def format_summary(
             lines.append(f"  passed {check.asset}: {check.name}")
     blocking = any(check.blocks for check in checks)
     lines.append("Run: " + ("succeeded" if run_succeeded and not blocking else "FAILED"))
+    lines.extend(f"  failed step {failure}" for failure in failures)
     return "\n".join(lines)
 
 
@@ -188,6 +193,7 @@ def report(result: dg.ExecuteInProcessResult, settings: Settings) -> int:
             checks,
             products_source=products_source(result),
             run_succeeded=result.success,
+            failures=step_failures(result),
         )
     )
     dashboard = settings.dashboard_path

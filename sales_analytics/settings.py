@@ -27,6 +27,7 @@ UI_URL = "SALES_ANALYTICS_UI_URL"
 RETRY_COUNT = "SALES_ANALYTICS_RETRY_COUNT"
 RETRY_DELAY_SECONDS = "SALES_ANALYTICS_RETRY_DELAY_SECONDS"
 FRESHNESS_HOURS = "SALES_ANALYTICS_FRESHNESS_HOURS"
+LOCK_TIMEOUT_SECONDS = "SALES_ANALYTICS_LOCK_TIMEOUT_SECONDS"
 
 DEFAULT_DUCKDB_PATH = "data/sales_analytics.duckdb"
 DEFAULT_PRODUCTS_URL = "https://fakestoreapi.com"
@@ -42,6 +43,8 @@ DEFAULT_RETRY_COUNT = 1
 DEFAULT_RETRY_DELAY_SECONDS = 300.0
 # The nightly run lands around 02:00; two hours of slack before the marts count as stale.
 DEFAULT_FRESHNESS_HOURS = 26.0
+# How long a run waits for another process to release the warehouse file before it fails.
+DEFAULT_LOCK_TIMEOUT_SECONDS = 30.0
 
 
 class SettingsError(ValueError):
@@ -68,6 +71,7 @@ class Settings:
     retry_count: int = DEFAULT_RETRY_COUNT
     retry_delay_seconds: float = DEFAULT_RETRY_DELAY_SECONDS
     freshness_hours: float = DEFAULT_FRESHNESS_HOURS
+    lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -92,6 +96,12 @@ class Settings:
                 RETRY_DELAY_SECONDS,
                 env.get(RETRY_DELAY_SECONDS),
                 DEFAULT_RETRY_DELAY_SECONDS,
+                allow_zero=True,
+            ),
+            lock_timeout_seconds=parse_number(
+                LOCK_TIMEOUT_SECONDS,
+                env.get(LOCK_TIMEOUT_SECONDS),
+                DEFAULT_LOCK_TIMEOUT_SECONDS,
                 allow_zero=True,
             ),
             freshness_hours=parse_number(

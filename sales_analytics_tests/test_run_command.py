@@ -34,6 +34,8 @@ def test_make_run_builds_the_warehouse_and_prints_the_summary(warehouse_path, ca
     ("argv", "message"),
     [
         (["--customers", "0"], "argument --customers: must be at least 1, got 0"),
+        (["--transactions", "-5"], "argument --transactions: must be at least 1, got -5"),
+        (["--days", "0"], "argument --days: must be at least 1, got 0"),
         (["--days", "ten"], "argument --days: expected a whole number, got 'ten'"),
         (["--as-of", "31/03/2026"], "argument --as-of: expected YYYY-MM-DD"),
     ],
@@ -77,8 +79,8 @@ def test_transactions_load_raw_inputs_through_the_duckdb_io_manager(warehouse_pa
 
 def test_summary_names_failed_checks_and_fails_on_blocking_ones():
     checks = [
-        run.CheckOutcome("unique_x", "staging/stg_x", passed=False, severity="ERROR"),
-        run.CheckOutcome("looks_fine", "raw/x", passed=True, severity="WARN"),
+        run.CheckOutcome(name="unique_x", asset="staging/stg_x", passed=False, severity="ERROR"),
+        run.CheckOutcome(name="looks_fine", asset="raw/x", passed=True, severity="WARN"),
     ]
     text = run.format_summary(
         {"raw.x": 3, "marts.y": None}, checks, products_source="api", run_succeeded=True

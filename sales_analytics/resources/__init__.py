@@ -17,8 +17,12 @@ from sales_analytics.settings import WEBHOOK_URL, Settings
 
 def build_resources(settings: Settings) -> dict[str, Any]:
     return {
-        "io_manager": WarehouseIOManager(database=str(settings.duckdb_path)),
-        "warehouse": Warehouse(path=str(settings.duckdb_path)),
+        "io_manager": WarehouseIOManager(
+            database=str(settings.duckdb_path), lock_timeout_seconds=settings.lock_timeout_seconds
+        ),
+        "warehouse": Warehouse(
+            path=str(settings.duckdb_path), lock_timeout_seconds=settings.lock_timeout_seconds
+        ),
         "dbt": dbt_cli_resource(),
         "fakestore": FakeStoreResource(base_url=settings.products_url, offline=settings.offline),
         "calendar": RunCalendar(timezone=settings.timezone),

@@ -18,9 +18,8 @@ from dagster._core.storage.db_io_manager import TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
 
 from sales_analytics.faults import pause_here
-from sales_analytics.warehouse_access import wait_until_writable
-
-DEFAULT_LOCK_TIMEOUT_SECONDS = 30.0
+from sales_analytics.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
+from sales_analytics.warehouse_access import WarehouseUnavailable, wait_until_writable
 
 
 def quote_identifier(identifier: str) -> str:
@@ -35,14 +34,23 @@ def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, table: str)
     return count > 0
 
 
+def writable_or_failure(path: Path, timeout_seconds: float) -> None:
+    """wait_until_writable, failing the step without retries: the wait was the retry, and the
+    message says what a person has to do."""
+    try:
+        wait_until_writable(path, timeout_seconds=timeout_seconds)
+    except WarehouseUnavailable as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+
+
 class TransactionalDuckDbClient(DuckDbClient):
     @staticmethod
     @contextmanager
     def connect(context, table_slice: TableSlice) -> Iterator[duckdb.DuckDBPyConnection]:
         config = context.resource_config
-        wait_until_writable(
+        writable_or_failure(
             Path(config["database"]),
-            timeout_seconds=config.get("lock_timeout_seconds", DEFAULT_LOCK_TIMEOUT_SECONDS),
+            config.get("lock_timeout_seconds", DEFAULT_LOCK_TIMEOUT_SECONDS),
         )
         with DuckDbClient.connect(context, table_slice) as connection:
             connection.begin()

@@ -13,12 +13,12 @@ from dagster._core.storage.db_io_manager import DbIOManager
 from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
 
 from sales_analytics.resources.duckdb_client import (
-    DEFAULT_LOCK_TIMEOUT_SECONDS,
     TransactionalDuckDbClient,
     quote_identifier,
     table_exists,
+    writable_or_failure,
 )
-from sales_analytics.warehouse_access import wait_until_writable
+from sales_analytics.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
 
 
 def arrow_view(frame: pl.DataFrame):
@@ -131,7 +131,7 @@ class Warehouse(dg.ConfigurableResource):
     def wait_until_writable(self) -> None:
         """Return once the file can be opened for writing; WarehouseUnavailable (naming the file,
         the holder's PID and what to do) if it is not a database or stays locked."""
-        wait_until_writable(Path(self.path), timeout_seconds=self.lock_timeout_seconds)
+        writable_or_failure(Path(self.path), self.lock_timeout_seconds)
 
 
 def relation_metadata(
