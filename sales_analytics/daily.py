@@ -6,14 +6,13 @@ Exits 1 when a step failed or an error-severity check failed, 2 on bad settings.
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sales_analytics.run import report
+from sales_analytics.run import project_instance, report
 from sales_analytics.schedules import NIGHTLY_SCHEDULE, evaluate_tick
 from sales_analytics.settings import Settings, SettingsError
 
@@ -27,7 +26,7 @@ def main() -> int:
     from sales_analytics.definitions import build_definitions
 
     definitions = build_definitions(settings)
-    instance = dg.DagsterInstance.get() if os.getenv("DAGSTER_HOME") else None
+    instance = project_instance()
     now = datetime.now(ZoneInfo(settings.timezone))
     request = evaluate_tick(definitions, now, instance)
     if isinstance(request, dg.SkipReason):

@@ -203,6 +203,16 @@ def report(result: dg.ExecuteInProcessResult, settings: Settings) -> int:
     return 0 if result.success and not any(check.blocks for check in checks) else 1
 
 
+def project_instance() -> dg.DagsterInstance | None:
+    """The instance in DAGSTER_HOME (created when missing), so runs show in the UI; None (an
+    ephemeral instance) when DAGSTER_HOME is unset."""
+    home = os.getenv("DAGSTER_HOME")
+    if not home:
+        return None
+    Path(home).mkdir(parents=True, exist_ok=True)
+    return dg.DagsterInstance.get()
+
+
 def rebuild_warehouse(
     settings: Settings,
     *,
@@ -266,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         customers=args.customers,
         transactions=args.transactions,
         seed=args.seed,
-        instance=dg.DagsterInstance.get() if os.getenv("DAGSTER_HOME") else None,
+        instance=project_instance(),
     )
     return report(result, settings)
 

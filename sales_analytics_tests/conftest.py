@@ -22,8 +22,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def use_test_warehouse(monkeypatch: pytest.MonkeyPatch, folder: Path) -> Path:
     """Point the project at a warehouse file in `folder` (and its BI outputs beside it), offline,
-    with no webhook (a developer's real one must never receive test alerts) and no retries (a
-    failing step fails at once)."""
+    with no webhook (a developer's real one must never receive test alerts), no retries (a
+    failing step fails at once) and an ephemeral Dagster instance (runs stay out of the project's
+    DAGSTER_HOME)."""
     path = folder / "warehouse" / "sales_analytics.duckdb"
     monkeypatch.setenv("SALES_ANALYTICS_DUCKDB_PATH", str(path))
     monkeypatch.setenv(
@@ -42,6 +43,8 @@ def use_test_warehouse(monkeypatch: pytest.MonkeyPatch, folder: Path) -> Path:
         "SALES_ANALYTICS_FRESHNESS_HOURS",
         "SALES_ANALYTICS_HISTORY_START",
         "SALES_ANALYTICS_TRANSACTIONS_PER_DAY",
+        "SALES_ANALYTICS_LOCK_TIMEOUT_SECONDS",
+        "DAGSTER_HOME",
     ):
         monkeypatch.delenv(name, raising=False)
     return path
