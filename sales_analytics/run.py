@@ -21,6 +21,7 @@ import duckdb
 from sales_analytics.alerts import CheckOutcome
 from sales_analytics.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
 from sales_analytics.partitions import DayWindow, resolve_history_start
+from sales_analytics.resources.duckdb_client import quote_identifier
 from sales_analytics.sensors import error_summary
 from sales_analytics.settings import DEFAULT_HISTORY_DAYS, Settings, SettingsError
 
@@ -115,8 +116,7 @@ def table_row_counts(database: Path, tables: Sequence[str]) -> dict[str, int | N
         }
         for table in tables:
             if table in existing:
-                schema, name = table.split(".")
-                relation = f'"{schema}"."{name}"'
+                relation = ".".join(map(quote_identifier, table.split(".")))
                 counts[table] = connection.execute(f"select count(*) from {relation}").fetchone()[0]
             else:
                 counts[table] = None
