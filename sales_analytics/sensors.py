@@ -100,9 +100,11 @@ def run_report(
 
 
 def send_alert(context: dg.RunStatusSensorContext, webhook: WebhookResource, ui_url: str) -> None:
-    run_error = (
-        context.failure_event.message if isinstance(context, dg.RunFailureSensorContext) else None
-    )
+    run_error = None
+    if isinstance(context, dg.RunFailureSensorContext):
+        failure = context.failure_event
+        error = getattr(failure.event_specific_data, "error", None)
+        run_error = error_summary(error) if error is not None else failure.message
     report = run_report(context.instance, context.dagster_run, ui_url, run_error)
     webhook.post(alert_payload(report), context.log)
 

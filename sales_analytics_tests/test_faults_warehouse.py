@@ -4,12 +4,15 @@ names the file or the setting and leaves what was there untouched."""
 
 import subprocess
 import time
+from datetime import date
 
 import duckdb
 import pytest
 
 from sales_analytics import run
-from sales_analytics.settings import PROJECT_ROOT
+from sales_analytics.definitions import build_definitions
+from sales_analytics.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
+from sales_analytics.settings import PROJECT_ROOT, Settings
 from sales_analytics_tests.test_warehouse_access import hold
 
 pytestmark = pytest.mark.faults
@@ -101,3 +104,36 @@ def test_the_ui_binds_to_loopback_only():
     ).stdout
     (command,) = [line for line in dry_run.splitlines() if " dev " in f"{line} "]
     assert "dagster dev --host 127.0.0.1 " in command
+
+
+def bad_as_of(run_config: dict) -> None:
+    run_config["ops"]["sales_analytics_dbt_assets"]["config"]["as_of_date"] = "31/03/2026"
+
+
+@pytest.mark.parametrize(
+    ("volumes", "break_config", "message"),
+    [
+        (
+            {"transactions": 0},
+            None,
+            "raw__transactions.count: input should be greater than 0, got 0",
+        ),
+        ({"days": -3}, None, "raw__transactions.days: input should be greater than 0, got -3"),
+        ({"customers": 0}, None, "raw__customers.count: input should be greater than 0, got 0"),
+        ({}, bad_as_of, "sales_analytics_dbt_assets.as_of_date: as_of_date must be a date"),
+    ],
+)
+def test_bad_run_config_from_the_ui_fails_before_any_write(
+    volumes, break_config, message, warehouse_path
+):
+    definitions = build_definitions(Settings.from_env(), history_start=date(2026, 3, 1))
+    run_config = warehouse_run_config(**volumes)
+    if break_config:
+        break_config(run_config)
+    result = definitions.resolve_job_def(SALES_ANALYTICS_JOB).execute_in_process(
+        run_config=run_config, partition_key="2026-03-30", raise_on_error=False
+    )
+    assert not result.success
+    assert not [event for event in result.all_events if event.is_step_start]
+    assert message in str(result.get_run_failure_event().event_specific_data.error)
+    assert not warehouse_path.exists()

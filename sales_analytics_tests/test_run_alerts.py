@@ -191,7 +191,7 @@ def test_failure_alert_names_the_blocking_check(
     assert lines[-1] == f"Run: {UI_URL}/runs/{runs.failure.run_id}"
 
 
-def test_a_step_error_is_reported_by_its_root_cause(
+def test_a_run_error_is_reported_by_its_root_cause(
     runs: Runs, alert_env: pytest.MonkeyPatch, local_server: LocalServer
 ) -> None:
     local_server.respond(raw_response(b"ok", content_type="text/plain"))
@@ -204,8 +204,12 @@ def test_a_step_error_is_reported_by_its_root_cause(
 
     (payload,) = posted_payloads(local_server)
     lines = payload["text"].splitlines()
-    assert f"Failed steps: {DBT_OP}" in lines
-    assert "Error: ValueError: as_of_date must be a date as YYYY-MM-DD, got 'yesterday'" in lines
+    # The run's config is checked before its first step, so no step ran or failed.
+    assert not [line for line in lines if line.startswith("Failed steps:")]
+    assert (
+        "Error: InvalidRunConfig: the run's config is invalid, nothing was written: "
+        f"{DBT_OP}.as_of_date: as_of_date must be a date as YYYY-MM-DD, got 'yesterday'"
+    ) in lines
 
 
 def test_without_a_webhook_the_alert_goes_to_the_log(

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
-from pydantic import Field
 
 from sales_analytics.catalog import offline_catalog
+from sales_analytics.config import CustomersConfig, TransactionsConfig
 from sales_analytics.generate import (
     generate_customers,
     generate_day_transactions,
@@ -21,7 +21,6 @@ from sales_analytics.resources.calendar import RunCalendar
 from sales_analytics.resources.fakestore import FakeStoreResource, ProductsApiUnavailable
 from sales_analytics.resources.warehouse import FrameBatches
 
-DEFAULT_SEED = 42
 RAW_ASSET = {
     "key_prefix": "raw",
     "group_name": "raw",
@@ -33,26 +32,6 @@ REQUESTED_COUNT = "requested_count"
 AS_OF_DATE = "as_of_date"
 WINDOW_START = "window_start"
 WINDOW_END = "window_end"
-
-
-class GenerationConfig(dg.Config):
-    seed: int = Field(default=DEFAULT_SEED, description="Random seed; the same seed, same rows.")
-    as_of_date: str | None = Field(
-        default=None, description="YYYY-MM-DD the run is for; default today in the schedule's zone."
-    )
-
-
-class CustomersConfig(GenerationConfig):
-    count: int = Field(default=200, gt=0, description="Number of customers.")
-
-
-class TransactionsConfig(dg.Config):
-    """The daily volume as a rate, `count` transactions every `days` days (default ~11 a day, the
-    seed's 1,000 over 90 days); each day's rows depend only on the seed, the day and this rate."""
-
-    seed: int = Field(default=DEFAULT_SEED, description="Random seed; the same seed, same rows.")
-    count: int = Field(default=1000, gt=0, description="Transactions every `days` days.")
-    days: int = Field(default=90, gt=0, description="Days over which `count` transactions happen.")
 
 
 def peek(batches: Iterator[pl.DataFrame]) -> tuple[pl.DataFrame, Iterator[pl.DataFrame]]:

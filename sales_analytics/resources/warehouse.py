@@ -12,6 +12,7 @@ import polars as pl
 from dagster._core.storage.db_io_manager import DbIOManager
 from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
 
+from sales_analytics.config import InvalidRunConfig, run_config_problems
 from sales_analytics.resources.duckdb_client import (
     TransactionalDuckDbClient,
     quote_identifier,
@@ -108,6 +109,14 @@ class WarehouseIOManager(DuckDBPolarsIOManager):
     lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
 
     def create_io_manager(self, context: dg.InitResourceContext) -> DbIOManager:
+        # Resources are set up once, before the run's first step (in-process executor): the
+        # writer refuses a run whose raw config would fail midway, before anything is written.
+        run = context.run
+        problems = run_config_problems(run.run_config) if run is not None else []
+        if problems:
+            raise InvalidRunConfig(
+                "the run's config is invalid, nothing was written: " + "; ".join(problems)
+            )
         return DbIOManager(
             db_client=TransactionalDuckDbClient(),
             database=self.database,
