@@ -25,6 +25,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
+from sales_analytics.sql import qualified_name, quote_identifier
+
 MARTS_SCHEMA = "marts"
 MART_TABLES = ("dim_customers", "dim_products", "fct_transactions")
 # The newest storage format that DuckDB 1.4.x (the ODBC driver Power BI users have) can open.
@@ -105,14 +107,6 @@ class PublishOutcome:
     @property
     def not_replaced(self) -> tuple[SwapOutcome, ...]:
         return tuple(swap for swap in self.swaps if not swap.replaced)
-
-
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def qualified_name(schema: str, table: str) -> str:
-    return f"{quote_identifier(schema)}.{quote_identifier(table)}"
 
 
 def powerbi_type(data_type: str) -> str:

@@ -21,9 +21,9 @@ import duckdb
 from sales_analytics.alerts import CheckOutcome
 from sales_analytics.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
 from sales_analytics.partitions import DayWindow, resolve_history_start
-from sales_analytics.resources.duckdb_client import quote_identifier
 from sales_analytics.sensors import error_summary
 from sales_analytics.settings import DEFAULT_HISTORY_DAYS, Settings, SettingsError
+from sales_analytics.sql import qualified_name
 
 # Run tags that make one run cover a range of partitions (what a single-run backfill launches).
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -116,7 +116,7 @@ def table_row_counts(database: Path, tables: Sequence[str]) -> dict[str, int | N
         }
         for table in tables:
             if table in existing:
-                relation = ".".join(map(quote_identifier, table.split(".")))
+                relation = qualified_name(*table.split("."))
                 counts[table] = connection.execute(f"select count(*) from {relation}").fetchone()[0]
             else:
                 counts[table] = None

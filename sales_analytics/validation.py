@@ -26,6 +26,7 @@ from sales_analytics.generate import (
     TRANSACTION_COLUMNS,
 )
 from sales_analytics.products import PRODUCT_COLUMNS
+from sales_analytics.sql import qualified_name, quote_identifier
 
 TABLES = ("customers", "products", "transactions")
 RAW_SCHEMA = "raw"
@@ -35,10 +36,6 @@ EMAIL_PATTERN = r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+"
 # Totals are rounded to cents from quantity x unit price, so a gap of a full cent is an error.
 MONEY_TOLERANCE = 0.01
 NULL_KEY = "(null)"
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def literal(text: str) -> str:
@@ -51,7 +48,7 @@ NULL_LITERAL = literal(NULL_KEY)
 
 def raw_relations(schema: str = RAW_SCHEMA) -> dict[str, str]:
     """The quoted relation of each raw table in `schema`, as rules name them."""
-    return {table: f"{quote(schema)}.{quote(table)}" for table in TABLES}
+    return {table: qualified_name(schema, table) for table in TABLES}
 
 
 @dataclass(frozen=True)
@@ -190,7 +187,7 @@ def _placeholder(table: str) -> str:
 
 
 def _unique_key(name: str, table: str, key: str, description: str) -> RowRule:
-    column = quote(key)
+    column = quote_identifier(key)
     return RowRule(
         name=name,
         table=table,
@@ -207,15 +204,16 @@ def _unique_key(name: str, table: str, key: str, description: str) -> RowRule:
 def _required_columns(table: str, key: str, columns: Sequence[str]) -> RowRule:
     """Rows with a null in any contract column; the key names the row and its null columns."""
     missing = ", ".join(
-        f"case when {quote(column)} is null then {literal(column)} end" for column in columns
+        f"case when {quote_identifier(column)} is null then {literal(column)} end"
+        for column in columns
     )
-    any_null = " or ".join(f"{quote(column)} is null" for column in columns)
+    any_null = " or ".join(f"{quote_identifier(column)} is null" for column in columns)
     return RowRule(
         name=f"{table}_required_columns_not_null",
         table=table,
         description=f"Every column of the raw {table} contract ({', '.join(columns)}) is set.",
         sql=(
-            f"select coalesce(cast({quote(key)} as varchar), {{null}})"
+            f"select coalesce(cast({quote_identifier(key)} as varchar), {{null}})"
             f" || ': ' || concat_ws(', ', {missing}) as offending_key"
             f" from {_placeholder(table)} where {any_null}"
         ),
@@ -471,5 +469,5 @@ def violations_in_frames(
     with duckdb.connect() as connection:
         for table, frame in frames.items():
             connection.register(f"frame_{table}", frame)
-        relations = {table: quote(f"frame_{table}") for table in frames}
+        relations = {table: quote_identifier(f"frame_{table}") for table in frames}
         return evaluate_rules(connection, selected, expectations, relations)

@@ -19,7 +19,7 @@ from sales_analytics.preview import markdown_preview
 from sales_analytics.products import InvalidProductsPayload, products_frame
 from sales_analytics.resources.calendar import RunCalendar
 from sales_analytics.resources.fakestore import FakeStoreResource, ProductsApiUnavailable
-from sales_analytics.resources.warehouse import FrameBatches
+from sales_analytics.resources.warehouse import FrameBatches, column_schema
 
 RAW_ASSET = {
     "key_prefix": "raw",
@@ -47,11 +47,7 @@ def load_timestamp() -> datetime:
 def frame_metadata(frame: pl.DataFrame) -> dict[str, dg.MetadataValue]:
     return {
         "dagster/row_count": dg.MetadataValue.int(frame.height),
-        "dagster/column_schema": dg.MetadataValue.table_schema(
-            dg.TableSchema(
-                columns=[dg.TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()]
-            )
-        ),
+        "dagster/column_schema": column_schema(frame.schema),
         "preview": dg.MetadataValue.md(markdown_preview(frame)),
     }
 

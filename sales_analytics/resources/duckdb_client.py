@@ -19,19 +19,8 @@ from dagster_duckdb.io_manager import DuckDbClient
 
 from sales_analytics.faults import pause_here
 from sales_analytics.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
+from sales_analytics.sql import qualified_name, table_exists
 from sales_analytics.warehouse_access import WarehouseUnavailable, wait_until_writable
-
-
-def quote_identifier(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    (count,) = connection.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()
-    return count > 0
 
 
 def writable_or_failure(path: Path, timeout_seconds: float) -> None:
@@ -72,6 +61,7 @@ class TransactionalDuckDbClient(DuckDbClient):
             DuckDbClient.delete_table_slice(context, table_slice, connection)
         else:
             # A whole-table output replaces the table, so a changed frame schema is taken as is.
-            schema, table = map(quote_identifier, (table_slice.schema, table_slice.table))
-            connection.execute(f"drop table {schema}.{table}")
+            connection.execute(
+                f"drop table {qualified_name(table_slice.schema, table_slice.table)}"
+            )
         pause_here(f"raw_write:{table_slice.table}")

@@ -15,11 +15,10 @@ from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
 from sales_analytics.config import InvalidRunConfig, run_config_problems
 from sales_analytics.resources.duckdb_client import (
     TransactionalDuckDbClient,
-    quote_identifier,
-    table_exists,
     writable_or_failure,
 )
 from sales_analytics.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
+from sales_analytics.sql import qualified_name, table_exists
 
 
 def arrow_view(frame: pl.DataFrame):
@@ -31,7 +30,8 @@ def arrow_view(frame: pl.DataFrame):
     return frame.to_arrow(compat_level=pl.CompatLevel.newest())
 
 
-def _column_schema(schema: pl.Schema) -> dg.MetadataValue:
+def column_schema(schema: pl.Schema) -> dg.MetadataValue:
+    """A Polars schema as Dagster's table-schema metadata."""
     columns = [dg.TableColumn(name, str(dtype)) for name, dtype in schema.items()]
     return dg.MetadataValue.table_schema(dg.TableSchema(columns=columns))
 
@@ -54,7 +54,7 @@ class ArrowViewPolarsTypeHandler(DuckDBPolarsTypeHandler):
         else:
             rows.create(table)
         context.add_output_metadata(
-            {"row_count": obj.height, "dataframe_columns": _column_schema(obj.schema)}
+            {"row_count": obj.height, "dataframe_columns": column_schema(obj.schema)}
         )
 
 
@@ -83,7 +83,7 @@ class FrameBatchesTypeHandler(DuckDBPolarsTypeHandler):
             connection.from_arrow(arrow_view(batch)).insert_into(table)
             rows += batch.height
         context.add_output_metadata(
-            {"row_count": rows, "dataframe_columns": _column_schema(obj.schema)}
+            {"row_count": rows, "dataframe_columns": column_schema(obj.schema)}
         )
 
     def load_input(self, context: dg.InputContext, table_slice, connection) -> FrameBatches:
@@ -154,8 +154,9 @@ def relation_metadata(
     ).fetchall()
     if not columns:
         return {}
-    relation = f"{quote_identifier(schema)}.{quote_identifier(name)}"
-    (row_count,) = connection.execute(f"select count(*) from {relation}").fetchone()
+    (row_count,) = connection.execute(
+        f"select count(*) from {qualified_name(schema, name)}"
+    ).fetchone()
     return {
         "dagster/row_count": dg.MetadataValue.int(row_count),
         "dagster/column_schema": dg.MetadataValue.table_schema(
