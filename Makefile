@@ -41,15 +41,15 @@ $(DAGSTER_HOME)/dagster.yaml:
 	printf 'concurrency:\n  runs:\n    max_concurrent_runs: 1\ntelemetry:\n  enabled: false\n' > $@
 
 run: install | $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m sales_analytics.run $(RUN_ARGS)
+	$(BIN)/python -m sales_analytics.cli.run $(RUN_ARGS)
 
 # Prints the dashboard's path (built by `make run`) and opens it where there is a desktop.
 dashboard: install
-	@$(BIN)/python -m sales_analytics.open_dashboard
+	@$(BIN)/python -m sales_analytics.cli.dashboard
 
 # What the 02:00 schedule's tick would run now: yesterday's partition and everything downstream.
 daily: install | $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m sales_analytics.daily
+	$(BIN)/python -m sales_analytics.cli.daily
 
 dev: install | $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev --host 127.0.0.1 --port $${DAGSTER_PORT:-3000}

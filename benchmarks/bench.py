@@ -32,8 +32,8 @@ from zoneinfo import ZoneInfo
 
 from benchmarks.measure import Measurement, current_environment, run
 from benchmarks.stages import Volume, volume_json
-from sales_analytics.project import dbt_executable, dbt_project
-from sales_analytics.settings import PROJECT_ROOT, Settings
+from sales_analytics.defs.dbt.project import dbt_executable, dbt_project
+from sales_analytics.core.settings import PROJECT_ROOT, Settings
 
 DEFAULT_SIZES = (1_000, 100_000, 1_000_000, 10_000_000)
 # The seed's shape: 1,000 transactions by 200 customers over 90 days.
@@ -153,7 +153,7 @@ def bench_size(
         **env,
         "SALES_ANALYTICS_DUCKDB_PATH": str(workdir / f"warehouse-{size}.duckdb"),
     }
-    make_run = [sys.executable, "-m", "sales_analytics.run", "--transactions", str(size)]
+    make_run = [sys.executable, "-m", "sales_analytics.cli.run", "--transactions", str(size)]
     make_run += ["--customers", str(volume.customers), "--days", str(HISTORY_DAYS)]
     measured = _checked("make run", run(make_run, env=warehouse_env, cwd=PROJECT_ROOT))
     results.append(
@@ -167,7 +167,7 @@ def bench_size(
         )
     )
 
-    make_daily = [sys.executable, "-m", "sales_analytics.daily"]
+    make_daily = [sys.executable, "-m", "sales_analytics.cli.daily"]
     measured = _checked("make daily", run(make_daily, env=warehouse_env, cwd=PROJECT_ROOT))
     results.append(
         result(

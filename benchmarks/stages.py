@@ -22,13 +22,13 @@ import duckdb
 import polars as pl
 
 from benchmarks import floor
-from sales_analytics.catalog import offline_catalog
-from sales_analytics.generate import (
+from sales_analytics.core.catalog import offline_catalog
+from sales_analytics.core.generate import (
     generate_customers,
     generate_day_transactions,
     generate_transactions,
 )
-from sales_analytics.products import products_frame
+from sales_analytics.core.products import products_frame
 
 SEED = 42
 

@@ -4,17 +4,17 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from sales_analytics.assets.bi import bi_assets
-from sales_analytics.assets.dbt import sales_analytics_dbt_assets, with_daily_models
-from sales_analytics.assets.raw import customers, products, transactions
-from sales_analytics.checks import build_freshness_checks, build_raw_checks, mart_keys
-from sales_analytics.jobs import nightly_job, sales_analytics_job
-from sales_analytics.partitions import daily_partitions, partitioned_by, resolve_history_start
-from sales_analytics.resources import build_resources
-from sales_analytics.retries import extraction_retry_policy, with_extraction_retries
-from sales_analytics.schedules import build_nightly_schedule
-from sales_analytics.sensors import build_freshness_sensor, build_run_alert_sensors
-from sales_analytics.settings import Settings
+from sales_analytics.defs.bi.assets import bi_assets
+from sales_analytics.defs.dbt.assets import sales_analytics_dbt_assets, with_daily_models
+from sales_analytics.defs.raw.assets import customers, products, transactions
+from sales_analytics.defs.raw.checks import build_freshness_checks, build_raw_checks, mart_keys
+from sales_analytics.defs.automation.jobs import nightly_job, sales_analytics_job
+from sales_analytics.defs.partitions import daily_partitions, partitioned_by, resolve_history_start
+from sales_analytics.defs.resources import build_resources
+from sales_analytics.defs.raw.retries import extraction_retry_policy, with_extraction_retries
+from sales_analytics.defs.automation.schedules import build_nightly_schedule
+from sales_analytics.defs.automation.sensors import build_freshness_sensor, build_run_alert_sensors
+from sales_analytics.core.settings import Settings
 
 
 def build_definitions(settings: Settings, *, history_start: date | None = None) -> dg.Definitions:

@@ -15,7 +15,7 @@ import pytest
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     # @dbt_assets reads the manifest when sales_analytics is imported, i.e. at collection.
-    from sales_analytics.project import prepare_manifest
+    from sales_analytics.defs.dbt.project import prepare_manifest
 
     prepare_manifest()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sales_analytics.alerts import (
+from sales_analytics.core.alerts import (
     MAX_NAMED_CHECKS,
     CheckOutcome,
     RunReport,

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from sales_analytics.definitions import defs
-from sales_analytics.settings import PROJECT_ROOT
-from sales_analytics.validation import RULES_BY_TABLE, TABLES
+from sales_analytics.core.settings import PROJECT_ROOT
+from sales_analytics.core.validation import RULES_BY_TABLE, TABLES
 
 MODELS_DIR = PROJECT_ROOT / "sales_analytics_dbt" / "models"
 KINDS_BY_GROUP = {

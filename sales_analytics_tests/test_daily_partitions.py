@@ -11,14 +11,14 @@ import duckdb
 import polars as pl
 import pytest
 
-from sales_analytics import daily
+from sales_analytics.cli import daily
 from sales_analytics.definitions import build_definitions
-from sales_analytics.generate import day_volume
-from sales_analytics.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
-from sales_analytics.partitions import DayWindow
-from sales_analytics.project import dbt_cli_resource
-from sales_analytics.run import partition_range_tags
-from sales_analytics.settings import Settings
+from sales_analytics.core.generate import day_volume
+from sales_analytics.defs.automation.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
+from sales_analytics.defs.partitions import DayWindow
+from sales_analytics.defs.dbt.project import dbt_cli_resource
+from sales_analytics.cli.run import partition_range_tags
+from sales_analytics.core.settings import Settings
 
 CUSTOMERS = dg.AssetKey(["raw", "customers"])
 PRODUCTS = dg.AssetKey(["raw", "products"])
@@ -156,7 +156,7 @@ def test_incremental_fct_transactions_equals_a_full_refresh(definitions, warehou
 def test_make_run_backfills_the_total_and_make_daily_replaces_yesterday(
     warehouse_path, monkeypatch
 ) -> None:
-    from sales_analytics import run as make_run
+    from sales_analytics.cli import run as make_run
 
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     # The nightly volume matches the backfill's: 300 over 3 days is 100 a day.

@@ -5,9 +5,9 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from sales_analytics.assets.dbt import dbt_build_args, layer_group
+from sales_analytics.defs.dbt.assets import dbt_build_args, layer_group
 from sales_analytics.definitions import defs
-from sales_analytics.jobs import NIGHTLY_JOB, SALES_ANALYTICS_JOB, warehouse_run_config
+from sales_analytics.defs.automation.jobs import NIGHTLY_JOB, SALES_ANALYTICS_JOB, warehouse_run_config
 
 RAW = ("customers", "products", "transactions")
 CHAINS = [

@@ -6,9 +6,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from sales_analytics.partitions import DayWindow
-from sales_analytics.run import rebuild_warehouse
-from sales_analytics.settings import Settings
+from sales_analytics.defs.partitions import DayWindow
+from sales_analytics.cli.run import rebuild_warehouse
+from sales_analytics.core.settings import Settings
 
 AS_OF = date(2026, 3, 31)
 CUSTOMERS, TRANSACTIONS, DAYS = 500, 1500, 180

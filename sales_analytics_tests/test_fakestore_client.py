@@ -6,11 +6,11 @@ import time
 import dagster as dg
 import pytest
 
-from sales_analytics.assets.raw import products
-from sales_analytics.catalog import offline_catalog
-from sales_analytics.products import InvalidProductsPayload
-from sales_analytics.resources.fakestore import FakeStoreResource, ProductsApiUnavailable
-from sales_analytics.resources.warehouse import WarehouseIOManager
+from sales_analytics.defs.raw.assets import products
+from sales_analytics.core.catalog import offline_catalog
+from sales_analytics.core.products import InvalidProductsPayload
+from sales_analytics.defs.resources.fakestore import FakeStoreResource, ProductsApiUnavailable
+from sales_analytics.defs.resources.warehouse import WarehouseIOManager
 from sales_analytics_tests.conftest import json_response, raw_response
 
 API_PRODUCTS = offline_catalog()[:3]

@@ -1,6 +1,6 @@
 """Runs killed with SIGKILL mid-write: every table is as before the run or as after it, and the
 next run succeeds without repair. Each run is a real `make run` process (python -m
-sales_analytics.run); a test hook (sales_analytics/faults.py) pauses it at the named point, the
+sales_analytics.cli.run); a test hook (sales_analytics/faults.py) pauses it at the named point, the
 test waits for it to arrive there, then kills the whole process group (dbt included)."""
 
 import os
@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sales_analytics.faults import FAULT_POINT, FAULT_READY_FILE
-from sales_analytics.settings import PROJECT_ROOT
+from sales_analytics.defs.resources.faults import FAULT_POINT, FAULT_READY_FILE
+from sales_analytics.core.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.faults
 
@@ -45,7 +45,7 @@ def run_env(database: Path, **extra: str) -> dict[str, str]:
 
 def start_run(database: Path, args: list[str], **extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "sales_analytics.run", "--as-of", "2026-03-31", *args],
+        [sys.executable, "-m", "sales_analytics.cli.run", "--as-of", "2026-03-31", *args],
         cwd=PROJECT_ROOT,
         env=run_env(database, **extra),
         stdout=subprocess.PIPE,

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
-from sales_analytics.catalog import offline_catalog
-from sales_analytics.partitions import DayWindow
-from sales_analytics.run import rebuild_warehouse
-from sales_analytics.settings import Settings
+from sales_analytics.core.catalog import offline_catalog
+from sales_analytics.defs.partitions import DayWindow
+from sales_analytics.cli.run import rebuild_warehouse
+from sales_analytics.core.settings import Settings
 from sales_analytics_tests.conftest import json_response, raw_response
 
 pytestmark = pytest.mark.faults

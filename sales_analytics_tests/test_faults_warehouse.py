@@ -9,10 +9,10 @@ from datetime import date
 import duckdb
 import pytest
 
-from sales_analytics import run
+from sales_analytics.cli import run
 from sales_analytics.definitions import build_definitions
-from sales_analytics.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
-from sales_analytics.settings import PROJECT_ROOT, Settings
+from sales_analytics.defs.automation.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
+from sales_analytics.core.settings import PROJECT_ROOT, Settings
 from sales_analytics_tests.test_warehouse_access import hold
 
 pytestmark = pytest.mark.faults

@@ -3,8 +3,8 @@ from datetime import date, datetime, timedelta
 import polars as pl
 import pytest
 
-from sales_analytics.catalog import offline_catalog
-from sales_analytics.generate import (
+from sales_analytics.core.catalog import offline_catalog
+from sales_analytics.core.generate import (
     CUSTOMER_COLUMNS,
     CUSTOMER_SEGMENTS,
     TRANSACTION_COLUMNS,
@@ -12,7 +12,7 @@ from sales_analytics.generate import (
     generate_customers,
     generate_transactions,
 )
-from sales_analytics.products import products_frame
+from sales_analytics.core.products import products_frame
 
 AS_OF = date(2026, 3, 31)
 LOADED_AT = datetime(2026, 3, 31, 2, 0)

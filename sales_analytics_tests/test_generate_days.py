@@ -5,15 +5,15 @@ from datetime import date, datetime, timedelta
 import polars as pl
 import pytest
 
-from sales_analytics.catalog import offline_catalog
-from sales_analytics.generate import (
+from sales_analytics.core.catalog import offline_catalog
+from sales_analytics.core.generate import (
     TRANSACTION_COLUMNS,
     day_volume,
     generate_customers,
     generate_day_transactions,
     generate_transactions,
 )
-from sales_analytics.products import products_frame
+from sales_analytics.core.products import products_frame
 
 LOADED_AT = datetime(2026, 3, 1, 12, 0)
 SEED = 42

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sales_analytics.settings import Settings, SettingsError
+from sales_analytics.core.settings import Settings, SettingsError
 
 SECRET_URL = "https://hooks.example.com/services/T000/B000/very-secret-token"
 

@@ -7,11 +7,11 @@ import dagster as dg
 import pytest
 
 from sales_analytics.definitions import build_definitions
-from sales_analytics.jobs import NIGHTLY_JOB
-from sales_analytics.partitions import DayWindow, daily_partitions, resolve_history_start
-from sales_analytics.run import history_window, partition_range_tags
-from sales_analytics.schedules import evaluate_tick, nightly_run_request
-from sales_analytics.settings import Settings, SettingsError
+from sales_analytics.defs.automation.jobs import NIGHTLY_JOB
+from sales_analytics.defs.partitions import DayWindow, daily_partitions, resolve_history_start
+from sales_analytics.cli.run import history_window, partition_range_tags
+from sales_analytics.defs.automation.schedules import evaluate_tick, nightly_run_request
+from sales_analytics.core.settings import Settings, SettingsError
 
 
 def settings(**env: str) -> Settings:

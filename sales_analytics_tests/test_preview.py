@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from sales_analytics.preview import markdown_preview
+from sales_analytics.core.preview import markdown_preview
 
 
 def test_preview_is_a_markdown_table_of_the_first_rows() -> None:

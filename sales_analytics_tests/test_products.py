@@ -4,8 +4,8 @@ from datetime import datetime
 import polars as pl
 import pytest
 
-from sales_analytics.catalog import CATEGORIES, offline_catalog
-from sales_analytics.products import (
+from sales_analytics.core.catalog import CATEGORIES, offline_catalog
+from sales_analytics.core.products import (
     PRODUCT_COLUMNS,
     InvalidProductsPayload,
     products_frame,

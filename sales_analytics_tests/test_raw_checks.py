@@ -13,14 +13,14 @@ import duckdb
 import polars as pl
 import pytest
 
-from sales_analytics.assets import raw
+from sales_analytics.defs.raw import assets as raw
 from sales_analytics.definitions import build_definitions
-from sales_analytics.generate import range_volume
-from sales_analytics.jobs import DBT_OP, SALES_ANALYTICS_JOB, warehouse_run_config
-from sales_analytics.partitions import DayWindow
-from sales_analytics.run import partition_range_tags
-from sales_analytics.settings import Settings
-from sales_analytics.validation import RULES_BY_TABLE, TABLES
+from sales_analytics.core.generate import range_volume
+from sales_analytics.defs.automation.jobs import DBT_OP, SALES_ANALYTICS_JOB, warehouse_run_config
+from sales_analytics.defs.partitions import DayWindow
+from sales_analytics.cli.run import partition_range_tags
+from sales_analytics.core.settings import Settings
+from sales_analytics.core.validation import RULES_BY_TABLE, TABLES
 
 RAW_KEYS = [dg.AssetKey(["raw", table]) for table in TABLES]
 RAW_CHECK_NAMES = {rule.name for table in TABLES for rule in RULES_BY_TABLE[table]}

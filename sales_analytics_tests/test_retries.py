@@ -8,11 +8,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from sales_analytics.assets import raw
-from sales_analytics.catalog import offline_catalog
+from sales_analytics.defs.raw import assets as raw
+from sales_analytics.core.catalog import offline_catalog
 from sales_analytics.definitions import defs
-from sales_analytics.jobs import DBT_OP, SALES_ANALYTICS_JOB
-from sales_analytics.retries import extraction_retry_policy
+from sales_analytics.defs.automation.jobs import DBT_OP, SALES_ANALYTICS_JOB
+from sales_analytics.defs.raw.retries import extraction_retry_policy
 from sales_analytics_tests.conftest import LocalServer, json_response, raw_response
 
 RAW_OPS = {"raw__customers", "raw__products", "raw__transactions"}

@@ -20,13 +20,13 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from sales_analytics.assets import raw
+from sales_analytics.defs.raw import assets as raw
 from sales_analytics.definitions import defs
-from sales_analytics.jobs import DBT_OP, SALES_ANALYTICS_JOB, warehouse_run_config
-from sales_analytics.partitions import DayWindow
-from sales_analytics.resources.webhook import WebhookResource
-from sales_analytics.run import partition_range_tags
-from sales_analytics.settings import WEBHOOK_URL
+from sales_analytics.defs.automation.jobs import DBT_OP, SALES_ANALYTICS_JOB, warehouse_run_config
+from sales_analytics.defs.partitions import DayWindow
+from sales_analytics.defs.resources.webhook import WebhookResource
+from sales_analytics.cli.run import partition_range_tags
+from sales_analytics.core.settings import WEBHOOK_URL
 from sales_analytics_tests.conftest import LocalServer, json_response, raw_response
 
 UI_URL = "http://dagster.test:3000"

@@ -6,10 +6,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from sales_analytics import run
+from sales_analytics.cli import run
 from sales_analytics.definitions import build_definitions
-from sales_analytics.jobs import DBT_OP, SALES_ANALYTICS_JOB, warehouse_run_config
-from sales_analytics.settings import Settings
+from sales_analytics.defs.automation.jobs import DBT_OP, SALES_ANALYTICS_JOB, warehouse_run_config
+from sales_analytics.core.settings import Settings
 
 RAW = ("customers", "products", "transactions")
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from sales_analytics.settings import PROJECT_ROOT, Settings, SettingsError
+from sales_analytics.core.settings import PROJECT_ROOT, Settings, SettingsError
 
 
 def test_defaults_resolve_against_the_project_root():

@@ -10,10 +10,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from sales_analytics.catalog import offline_catalog
-from sales_analytics.generate import generate_customers, generate_transactions
-from sales_analytics.products import products_frame
-from sales_analytics.validation import (
+from sales_analytics.core.catalog import offline_catalog
+from sales_analytics.core.generate import generate_customers, generate_transactions
+from sales_analytics.core.products import products_frame
+from sales_analytics.core.validation import (
     RULES_BY_TABLE,
     SAMPLE_SIZE,
     TABLES,

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sales_analytics.warehouse_access import WarehouseUnavailable, wait_until_writable
+from sales_analytics.core.warehouse_access import WarehouseUnavailable, wait_until_writable
 
 pytestmark = pytest.mark.faults
 

@@ -1,5 +1,5 @@
 """What the dashboard must show, computed here straight from the marts with SQL and exact
-decimals, independently of sales_analytics.dashboard."""
+decimals, independently of sales_analytics.core.dashboard."""
 
 from __future__ import annotations
 

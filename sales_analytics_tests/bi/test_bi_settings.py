@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sales_analytics.settings import (
+from sales_analytics.core.settings import (
     BI_PATH,
     DASHBOARD_PATH,
     DUCKDB_PATH,

@@ -1,5 +1,5 @@
 """The dashboard file the session's run wrote, read as HTML (no browser), and the pure pieces of
-sales_analytics.dashboard."""
+sales_analytics.core.dashboard."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import polars as pl
 import pytest
 
-from sales_analytics.dashboard import (
+from sales_analytics.core.dashboard import (
     CONTENT_SECURITY_POLICY,
     DashboardDataError,
     MartFrames,

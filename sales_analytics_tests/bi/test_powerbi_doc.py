@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sales_analytics.dashboard import KPIS, PAGES
-from sales_analytics.publish import MART_TABLES
-from sales_analytics.settings import (
+from sales_analytics.core.dashboard import KPIS, PAGES
+from sales_analytics.core.publish import MART_TABLES
+from sales_analytics.core.settings import (
     BI_PATH,
     DEFAULT_BI_PATH,
     DEFAULT_PARQUET_DIR,

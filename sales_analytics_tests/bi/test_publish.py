@@ -1,4 +1,4 @@
-"""sales_analytics.publish without Dagster: type normalization, the swap, and what happens when
+"""sales_analytics.core.publish without Dagster: type normalization, the swap, and what happens when
 the serving copy is in use. Sources are small hand-made warehouses with awkward types."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from sales_analytics.publish import (
+from sales_analytics.core.publish import (
     MART_TABLES,
     PublishVerificationFailed,
     UnsupportedColumnType,

@@ -1,5 +1,3 @@
-{%- set as_of_date = var('as_of_date') -%}
-
 with
 
 customers as (
@@ -23,11 +21,7 @@ customer_orders as (
 
 as_of as (
     select
-        {% if as_of_date -%}
-        cast('{{ as_of_date }}' as date) as as_of_date
-        {%- else -%}
-        current_date as as_of_date
-        {%- endif %}
+        {{ run_as_of_date() }} as as_of_date
 ),
 
 final as (

@@ -13,9 +13,7 @@ transactions as (
     select * from {{ ref('stg_transactions') }}
     {% if is_incremental() -%}
     -- Only the run's days (its partition window); delete+insert replaces those dates.
-    where
-        transaction_date >= cast('{{ var("window_start") }}' as date)
-        and transaction_date < cast('{{ var("window_end") }}' as date)
+    where {{ in_run_window('transaction_date') }}
     {%- endif %}
 ),
 

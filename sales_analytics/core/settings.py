@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 DUCKDB_PATH = "SALES_ANALYTICS_DUCKDB_PATH"
 PRODUCTS_URL = "SALES_ANALYTICS_PRODUCTS_URL"

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 
-from sales_analytics.settings import Settings, SettingsError
+from sales_analytics.core.settings import Settings, SettingsError
 
 
 def desktop_opener() -> str | None:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sales_analytics.settings import DEFAULT_HISTORY_DAYS, Settings
+from sales_analytics.core.settings import DEFAULT_HISTORY_DAYS, Settings
 
 
 def resolve_history_start(settings: Settings, today: date | None = None) -> date:

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sales_analytics.assets.raw import AS_OF_DATE, REQUESTED_COUNT, WINDOW_END, WINDOW_START
-from sales_analytics.resources.calendar import RunCalendar
-from sales_analytics.resources.warehouse import Warehouse
-from sales_analytics.validation import (
+from sales_analytics.defs.raw.assets import AS_OF_DATE, REQUESTED_COUNT, WINDOW_END, WINDOW_START
+from sales_analytics.defs.resources.calendar import RunCalendar
+from sales_analytics.defs.resources.warehouse import Warehouse
+from sales_analytics.core.validation import (
     RULES_BY_TABLE,
     TABLES,
     Expectations,

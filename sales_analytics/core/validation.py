@@ -17,16 +17,16 @@ from datetime import date, datetime, timedelta
 import duckdb
 import polars as pl
 
-from sales_analytics.catalog import CATEGORIES
-from sales_analytics.generate import (
+from sales_analytics.core.catalog import CATEGORIES
+from sales_analytics.core.generate import (
     CUSTOMER_COLUMNS,
     CUSTOMER_SEGMENTS,
     MAX_QUANTITY,
     REGISTRATION_WINDOW_DAYS,
     TRANSACTION_COLUMNS,
 )
-from sales_analytics.products import PRODUCT_COLUMNS
-from sales_analytics.sql import qualified_name, quote_identifier
+from sales_analytics.core.products import PRODUCT_COLUMNS
+from sales_analytics.core.sql import qualified_name, quote_identifier
 
 TABLES = ("customers", "products", "transactions")
 RAW_SCHEMA = "raw"

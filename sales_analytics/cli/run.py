@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import duckdb
 
-from sales_analytics.alerts import CheckOutcome
-from sales_analytics.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
-from sales_analytics.partitions import DayWindow, resolve_history_start
-from sales_analytics.sensors import error_summary
-from sales_analytics.settings import DEFAULT_HISTORY_DAYS, Settings, SettingsError
-from sales_analytics.sql import qualified_name
+from sales_analytics.core.alerts import CheckOutcome
+from sales_analytics.defs.automation.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
+from sales_analytics.defs.partitions import DayWindow, resolve_history_start
+from sales_analytics.defs.automation.sensors import error_summary
+from sales_analytics.core.settings import DEFAULT_HISTORY_DAYS, Settings, SettingsError
+from sales_analytics.core.sql import qualified_name
 
 # Run tags that make one run cover a range of partitions (what a single-run backfill launches).
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"

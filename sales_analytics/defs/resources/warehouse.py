@@ -12,13 +12,13 @@ import polars as pl
 from dagster._core.storage.db_io_manager import DbIOManager
 from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
 
-from sales_analytics.config import InvalidRunConfig, run_config_problems
-from sales_analytics.resources.duckdb_client import (
+from sales_analytics.defs.raw.config import InvalidRunConfig, run_config_problems
+from sales_analytics.defs.resources.duckdb_client import (
     TransactionalDuckDbClient,
     writable_or_failure,
 )
-from sales_analytics.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
-from sales_analytics.sql import qualified_name, table_exists
+from sales_analytics.core.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
+from sales_analytics.core.sql import qualified_name, table_exists
 
 
 def arrow_view(frame: pl.DataFrame):

@@ -9,10 +9,10 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from sales_analytics.partitions import DayWindow, run_window
-from sales_analytics.project import dbt_project
-from sales_analytics.resources.calendar import RunCalendar
-from sales_analytics.resources.warehouse import Warehouse, relation_metadata
+from sales_analytics.defs.partitions import DayWindow, run_window
+from sales_analytics.defs.dbt.project import dbt_project
+from sales_analytics.defs.resources.calendar import RunCalendar
+from sales_analytics.defs.resources.warehouse import Warehouse, relation_metadata
 
 LAYER_GROUPS = ("staging", "marts")
 MATERIALIZATION = "dagster-dbt/materialization_type"

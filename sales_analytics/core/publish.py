@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from sales_analytics.sql import qualified_name, quote_identifier
+from sales_analytics.core.sql import qualified_name, quote_identifier
 
 MARTS_SCHEMA = "marts"
 MART_TABLES = ("dim_customers", "dim_products", "fct_transactions")

@@ -7,19 +7,19 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
-from sales_analytics.catalog import offline_catalog
-from sales_analytics.config import CustomersConfig, TransactionsConfig
-from sales_analytics.generate import (
+from sales_analytics.core.catalog import offline_catalog
+from sales_analytics.defs.raw.config import CustomersConfig, TransactionsConfig
+from sales_analytics.core.generate import (
     generate_customers,
     generate_day_transactions,
     range_volume,
     transaction_batches,
 )
-from sales_analytics.preview import markdown_preview
-from sales_analytics.products import InvalidProductsPayload, products_frame
-from sales_analytics.resources.calendar import RunCalendar
-from sales_analytics.resources.fakestore import FakeStoreResource, ProductsApiUnavailable
-from sales_analytics.resources.warehouse import FrameBatches, column_schema
+from sales_analytics.core.preview import markdown_preview
+from sales_analytics.core.products import InvalidProductsPayload, products_frame
+from sales_analytics.defs.resources.calendar import RunCalendar
+from sales_analytics.defs.resources.fakestore import FakeStoreResource, ProductsApiUnavailable
+from sales_analytics.defs.resources.warehouse import FrameBatches, column_schema
 
 RAW_ASSET = {
     "key_prefix": "raw",

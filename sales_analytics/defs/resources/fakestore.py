@@ -10,8 +10,8 @@ import dagster as dg
 import httpx
 from pydantic import PrivateAttr
 
-from sales_analytics.products import InvalidProductsPayload
-from sales_analytics.settings import DEFAULT_PRODUCTS_URL
+from sales_analytics.core.products import InvalidProductsPayload
+from sales_analytics.core.settings import DEFAULT_PRODUCTS_URL
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 

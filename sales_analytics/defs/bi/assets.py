@@ -7,17 +7,17 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sales_analytics.dashboard import build_dashboard, format_kpi
-from sales_analytics.publish import (
+from sales_analytics.core.dashboard import build_dashboard, format_kpi
+from sales_analytics.core.publish import (
     SERVING_STORAGE_VERSION,
     PublishOutcome,
     export_parquet,
     publish_serving_copy,
 )
-from sales_analytics.resources.bi import BiOutputs
-from sales_analytics.resources.calendar import RunCalendar
-from sales_analytics.resources.warehouse import Warehouse
-from sales_analytics.schedules import NIGHTLY_CRON
+from sales_analytics.defs.resources.bi import BiOutputs
+from sales_analytics.defs.resources.calendar import RunCalendar
+from sales_analytics.defs.resources.warehouse import Warehouse
+from sales_analytics.defs.automation.schedules import NIGHTLY_CRON
 
 MART_KEYS = [
     dg.AssetKey(["marts", "dim_customers"]),

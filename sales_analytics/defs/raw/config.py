@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, ValidationError
 
-from sales_analytics.run_date import resolve_as_of
+from sales_analytics.core.run_date import resolve_as_of
 
 DEFAULT_SEED = 42
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import dagster as dg
 
-from sales_analytics.alerts import CheckOutcome, RunReport, alert_payload, run_url
-from sales_analytics.resources.webhook import WebhookResource
+from sales_analytics.core.alerts import CheckOutcome, RunReport, alert_payload, run_url
+from sales_analytics.defs.resources.webhook import WebhookResource
 
 MART_GROUP_PREFIX = "marts"
 ROW_COUNT = "dagster/row_count"

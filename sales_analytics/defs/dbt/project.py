@@ -11,7 +11,7 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging.version import Version
 
-from sales_analytics.settings import PROJECT_ROOT
+from sales_analytics.core.settings import PROJECT_ROOT
 
 dbt_project = DbtProject(
     project_dir=PROJECT_ROOT / "sales_analytics_dbt",

@@ -6,8 +6,8 @@ from datetime import date
 
 import dagster as dg
 
-from sales_analytics.run_date import resolve_as_of
-from sales_analytics.settings import DEFAULT_TIMEZONE
+from sales_analytics.core.run_date import resolve_as_of
+from sales_analytics.core.settings import DEFAULT_TIMEZONE
 
 
 class RunCalendar(dg.ConfigurableResource):

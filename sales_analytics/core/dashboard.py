@@ -29,8 +29,8 @@ import duckdb
 import polars as pl
 import vl_convert
 
-from sales_analytics.generate import CUSTOMER_SEGMENTS
-from sales_analytics.publish import fsync_file, fsync_folder, remove_quietly, temp_path_beside
+from sales_analytics.core.generate import CUSTOMER_SEGMENTS
+from sales_analytics.core.publish import fsync_file, fsync_folder, remove_quietly, temp_path_beside
 
 # The Vega-Lite version Altair writes, which the bundle must render.
 VEGA_LITE_VERSION = ".".join(alt.VEGALITE_VERSION.split(".")[:2])
@@ -428,7 +428,7 @@ def vega_bundle() -> str:
 
 
 def static_file(name: str) -> str:
-    return (resources.files("sales_analytics") / "dashboard_static" / name).read_text("utf-8")
+    return (resources.files("sales_analytics.core") / "dashboard_static" / name).read_text("utf-8")
 
 
 def script_json(value: Any) -> str:

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sales_analytics.run import project_instance, report
-from sales_analytics.schedules import NIGHTLY_SCHEDULE, evaluate_tick
-from sales_analytics.settings import Settings, SettingsError
+from sales_analytics.cli.run import project_instance, report
+from sales_analytics.defs.automation.schedules import NIGHTLY_SCHEDULE, evaluate_tick
+from sales_analytics.core.settings import Settings, SettingsError
 
 
 def main() -> int:

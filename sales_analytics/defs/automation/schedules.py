@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sales_analytics.jobs import nightly_job, nightly_run_config
+from sales_analytics.defs.automation.jobs import nightly_job, nightly_run_config
 
 NIGHTLY_SCHEDULE = "nightly_warehouse_rebuild"
 NIGHTLY_CRON = "0 2 * * *"

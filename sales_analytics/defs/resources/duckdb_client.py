@@ -17,10 +17,10 @@ import duckdb
 from dagster._core.storage.db_io_manager import TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
 
-from sales_analytics.faults import pause_here
-from sales_analytics.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
-from sales_analytics.sql import qualified_name, table_exists
-from sales_analytics.warehouse_access import WarehouseUnavailable, wait_until_writable
+from sales_analytics.defs.resources.faults import pause_here
+from sales_analytics.core.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
+from sales_analytics.core.sql import qualified_name, table_exists
+from sales_analytics.core.warehouse_access import WarehouseUnavailable, wait_until_writable
 
 
 def writable_or_failure(path: Path, timeout_seconds: float) -> None:
