@@ -632,13 +632,23 @@ class DagsterGraphQL:
         )
         return _check(data["scheduleOrError"], "Schedule", name)["pipelineName"]
 
-    def schedule_next_tick_timestamps(self, name: str, limit: int = 1) -> list[float]:
+    def schedule_tick_timestamps(
+        self, name: str, after: float | None = None, limit: int = 1
+    ) -> list[float]:
+        """The schedule's tick times (Unix) after `after` (default: now), per its cron and
+        timezone, as the UI lists them."""
         data = self.execute(
-            f"""query($selector: ScheduleSelector!, $limit: Int) {{
+            f"""query($selector: ScheduleSelector!, $after: Float, $limit: Int) {{
                   scheduleOrError(scheduleSelector: $selector) {{
-                    ... on Schedule {{ futureTicks(limit: $limit) {{ results {{ timestamp }} }} }}
+                    ... on Schedule {{
+                      futureTicks(cursor: $after, limit: $limit) {{ results {{ timestamp }} }}
+                    }}
                     {ERROR_FIELDS} }} }}""",
-            {"selector": self._instigator_selector("schedule", name), "limit": limit},
+            {
+                "selector": self._instigator_selector("schedule", name),
+                "after": after,
+                "limit": limit,
+            },
         )
         schedule = _check(data["scheduleOrError"], "Schedule", name)
         return [tick["timestamp"] for tick in schedule["futureTicks"]["results"]]

@@ -24,11 +24,15 @@ BASE_INSTANCE_CONFIG: dict[str, Any] = {
 }
 
 
-def write_instance(home: Path, config: Mapping[str, Any] | None = None) -> Path:
-    """DAGSTER_HOME at `home` with a dagster.yaml of `config` (the base config when None)."""
+def write_instance(home: Path, config: Mapping[str, Any] | Path | None = None) -> Path:
+    """DAGSTER_HOME at `home` with a dagster.yaml of `config`: a mapping, a file copied as it
+    is (e.g. deploy/dagster.yaml), or the base config when None."""
     home.mkdir(parents=True, exist_ok=True)
     path = home / "dagster.yaml"
-    path.write_text(yaml.safe_dump(dict(BASE_INSTANCE_CONFIG if config is None else config)))
+    if isinstance(config, Path):
+        path.write_text(config.read_text())
+    else:
+        path.write_text(yaml.safe_dump(dict(BASE_INSTANCE_CONFIG if config is None else config)))
     return path
 
 

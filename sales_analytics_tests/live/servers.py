@@ -83,6 +83,23 @@ class DagsterServers:
                 raise ServerError(problem, self.log_tails())
             time.sleep(1)
 
+    def wait_for_code_server(self, port: int, timeout: float = LOAD_TIMEOUT_SECONDS) -> None:
+        """Until the gRPC code server on 127.0.0.1:`port` answers Dagster's health check."""
+        deadline = time.monotonic() + timeout
+        check = [VENV_BIN / "dagster", "api", "grpc-health-check", "-h", "127.0.0.1", "-p", port]
+        while True:
+            if self.processes["code-server"].poll() is not None:
+                raise ServerError("the code server exited during start-up", self.log_tails())
+            answer = subprocess.run(
+                [str(arg) for arg in check], env=self.env, capture_output=True, timeout=60
+            )
+            if answer.returncode == 0:
+                return
+            if time.monotonic() >= deadline:
+                problem = f"the code server is not serving after {timeout:.0f} s"
+                raise ServerError(problem, self.log_tails())
+            time.sleep(1)
+
 
 class ServerError(RuntimeError):
     def __init__(self, problem: str, logs: str) -> None:
@@ -91,7 +108,7 @@ class ServerError(RuntimeError):
 
 def _prepare(
     folder: Path,
-    instance_config: Mapping[str, Any] | None,
+    instance_config: Mapping[str, Any] | Path | None,
     env_overrides: Mapping[str, str | None] | None,
 ) -> DagsterServers:
     home = folder / "dagster_home"
@@ -118,7 +135,7 @@ def _running(servers: DagsterServers, wait: bool) -> Iterator[DagsterServers]:
 def dagster_dev(
     folder: Path,
     *,
-    instance_config: Mapping[str, Any] | None = None,
+    instance_config: Mapping[str, Any] | Path | None = None,
     env_overrides: Mapping[str, str | None] | None = None,
     workspace: Path = WORKSPACE,
     wait: bool = True,
@@ -135,14 +152,19 @@ def dagster_dev(
         yield running
 
 
-def grpc_workspace(folder: Path, port: int, location_name: str) -> Path:
-    """A workspace.yaml that reaches a code server on 127.0.0.1:`port` (a deployment's shape)."""
+# Where deploy/workspace.yaml looks for the code server.
+CODE_SERVER_HOST = "SALES_ANALYTICS_CODE_SERVER_HOST"
+CODE_SERVER_PORT = "SALES_ANALYTICS_CODE_SERVER_PORT"
+
+
+def grpc_workspace(folder: Path, location_name: str) -> Path:
+    """A workspace.yaml that reaches the code server at CODE_SERVER_HOST:CODE_SERVER_PORT."""
     path = folder / "workspace_grpc.yaml"
     path.write_text(
         "load_from:\n"
         "  - grpc_server:\n"
-        "      host: 127.0.0.1\n"
-        f"      port: {port}\n"
+        f"      host: {{env: {CODE_SERVER_HOST}}}\n"
+        f"      port: {{env: {CODE_SERVER_PORT}}}\n"
         f"      location_name: {location_name}\n"
     )
     return path
@@ -152,30 +174,36 @@ def grpc_workspace(folder: Path, port: int, location_name: str) -> Path:
 def webserver_and_daemon(
     folder: Path,
     *,
-    instance_config: Mapping[str, Any] | None = None,
+    instance_config: Mapping[str, Any] | Path | None = None,
     env_overrides: Mapping[str, str | None] | None = None,
     code_server_module: str | None = None,
     location_name: str = "sales_analytics",
-    workspace: Path = WORKSPACE,
+    workspace: Path | None = None,
     wait: bool = True,
 ) -> Iterator[DagsterServers]:
-    """`dagster-webserver` and `dagster-daemon run` as two processes sharing one instance. With
-    `code_server_module`, a third process serves that module's definitions over gRPC
-    (`dagster code-server start`) and both reach it through a grpc_server workspace, as in a
+    """`dagster-webserver` and `dagster-daemon run` as two processes sharing one instance
+    (`workspace` defaults to the project's workspace.yaml). With `code_server_module`, a third
+    process serves that module's definitions over gRPC (`dagster code-server start`) on
+    127.0.0.1:CODE_SERVER_PORT, and `workspace` defaults to one that reaches it there, as in a
     deployment where the code location runs in its own container."""
     servers = _prepare(folder, instance_config, env_overrides)
     port = servers.url.rsplit(":", 1)[1]
     if code_server_module is not None:
         grpc_port = free_port()
+        servers.env[CODE_SERVER_HOST] = "127.0.0.1"
+        servers.env[CODE_SERVER_PORT] = str(grpc_port)
         servers.start(
             "code-server",
             [
                 VENV_BIN / "dagster", "code-server", "start",
-                "-h", "127.0.0.1", "-p", str(grpc_port),
-                "-m", code_server_module, "--location-name", location_name,
+                "--host", "127.0.0.1", "--port", str(grpc_port),
+                "--module-name", code_server_module, "--location-name", location_name,
             ],
         )  # fmt: skip
-        workspace = grpc_workspace(folder, grpc_port, location_name)
+        # The webserver and daemon try the code server once at start-up.
+        servers.wait_for_code_server(grpc_port)
+        workspace = workspace or grpc_workspace(folder, location_name)
+    workspace = workspace or WORKSPACE
     servers.start("daemon", [VENV_BIN / "dagster-daemon", "run", "-w", workspace])
     servers.start(
         "webserver",
