@@ -23,7 +23,10 @@ from sales_analytics_tests.live.postgres import PostgresServer, postgres_server
 from sales_analytics_tests.live.servers import DagsterServers, webserver_and_daemon
 
 DEPLOY = PROJECT_ROOT / "deploy"
-DEQUEUED = dg.DagsterEventType.RUN_DEQUEUED.value
+# A queued run: the launch writes ENQUEUED, the daemon's queue writes STARTING as it takes the run
+# off the queue and hands it to the run launcher.
+ENQUEUED = dg.DagsterEventType.RUN_ENQUEUED.value
+STARTING = dg.DagsterEventType.RUN_STARTING.value
 CHECK_EVALUATION = dg.DagsterEventType.ASSET_CHECK_EVALUATION.value
 SCHEDULE = "nightly_warehouse_rebuild"
 DAYS = 3
@@ -167,17 +170,17 @@ def test_postgresql_holds_what_graphql_shows(
     with postgres.connect() as connection, connection.cursor() as cursor:
         cursor.execute("select run_id, status from runs")
         stored = dict(cursor.fetchall())
-        # The event types as Dagster stores them (RUN_DEQUEUED is stored as PIPELINE_DEQUEUED).
+        # The event types as Dagster stores them (RUN_ENQUEUED is PIPELINE_ENQUEUED).
         cursor.execute(
             "select run_id, dagster_event_type, count(*) from event_logs"
-            " where dagster_event_type in (%s, %s) group by run_id, dagster_event_type",
-            (DEQUEUED, CHECK_EVALUATION),
+            " where dagster_event_type in (%s, %s, %s) group by run_id, dagster_event_type",
+            (ENQUEUED, STARTING, CHECK_EVALUATION),
         )
         counts = {(run_id, kind): count for run_id, kind, count in cursor.fetchall()}
     for run in runs:
         assert stored[run.run_id] == shown[run.run_id] == run.status
         # Queued by the launch, taken off the queue by the daemon.
-        assert counts[(run.run_id, DEQUEUED)] == 1
+        assert counts[(run.run_id, ENQUEUED)] == counts[(run.run_id, STARTING)] == 1
         assert counts.get((run.run_id, CHECK_EVALUATION), 0) == len(
             client.run_events(run.run_id).check_evaluations
         )
