@@ -9,13 +9,14 @@ import dagster as dg
 import pytest
 import yaml
 
-from sales_analytics.definitions import defs
+from sales_analytics.core.raw_contract import RAW_TABLES
 from sales_analytics.core.settings import PROJECT_ROOT
 from sales_analytics.core.validation import RULES_BY_TABLE, TABLES
+from sales_analytics.definitions import defs
 
 MODELS_DIR = PROJECT_ROOT / "sales_analytics_dbt" / "models"
 KINDS_BY_GROUP = {
-    "raw": {"python", "polars", "duckdb"},
+    "raw": {"python", "duckdb"},
     "staging": {"dbt", "duckdb"},
     "marts": {"dbt", "duckdb"},
 }
@@ -74,6 +75,19 @@ def test_dbt_models_carry_their_yaml_descriptions_and_columns(graph) -> None:
                 assert _normalized(described.get(column["name"])) == _normalized(
                     column["description"]
                 ), f"{name}.{column['name']}"
+
+
+def test_raw_assets_show_their_contracts_columns_with_sql_types_and_descriptions(graph) -> None:
+    for table, contract in RAW_TABLES.items():
+        metadata = graph.get(dg.AssetKey(["raw", table])).metadata
+        # A table's name, not the path of the file that holds it.
+        assert metadata["dagster/table_name"] == f"raw.{table}"
+        columns = [
+            (column.name, column.type, column.description)
+            for column in metadata["dagster/column_schema"].columns
+        ]
+        assert columns == [(c.name, c.sql_type, c.description) for c in contract], table
+        assert all(description for _, _, description in columns), table
 
 
 def test_raw_checks_have_readable_names_and_descriptions(warehouse_path: Path) -> None:

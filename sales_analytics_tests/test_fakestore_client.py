@@ -2,18 +2,22 @@
 
 import socket
 import time
+from datetime import date
 
 import dagster as dg
 import pytest
 
-from sales_analytics.defs.raw.assets import products
 from sales_analytics.core.catalog import offline_catalog
 from sales_analytics.core.products import InvalidProductsPayload
+from sales_analytics.defs.raw.assets import build_raw_assets
 from sales_analytics.defs.resources.fakestore import FakeStoreResource, ProductsApiUnavailable
 from sales_analytics.defs.resources.warehouse import WarehouseIOManager
 from sales_analytics_tests.conftest import json_response, raw_response
 
 API_PRODUCTS = offline_catalog()[:3]
+FIRST_DAY = date(2026, 1, 1)
+# The raw assets as the definitions build them, without retries (the client retries itself).
+_, PRODUCTS_ASSET, _ = build_raw_assets(FIRST_DAY, "UTC", 0, 0)
 
 
 def client(url: str, **overrides) -> FakeStoreResource:
@@ -81,7 +85,8 @@ def test_a_client_error_is_not_retried(local_server):
 
 def materialize_products(warehouse_path, url: str, offline: bool = False):
     return dg.materialize(
-        [products],
+        [PRODUCTS_ASSET],
+        partition_key="2026-01-05",
         resources={
             "fakestore": client(url, offline=offline),
             "io_manager": WarehouseIOManager(database=str(warehouse_path)),

@@ -1,17 +1,21 @@
-"""Daily partitions: settings, the history start, the run window, make run's range, the schedule."""
+"""Daily partitions: settings, the history start, the run window and its as-of date, make run's
+range, and the nightly schedule's request for a tick."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 
+from sales_analytics.cli.daily import tick_run_request
+from sales_analytics.cli.run import partition_range_tags
+from sales_analytics.core.days import DayWindow, as_of_date, history_window, resolve_history_start
+from sales_analytics.core.settings import Settings, SettingsError
 from sales_analytics.definitions import build_definitions
 from sales_analytics.defs.automation.jobs import NIGHTLY_JOB
-from sales_analytics.defs.partitions import DayWindow, daily_partitions, resolve_history_start
-from sales_analytics.cli.run import history_window, partition_range_tags
-from sales_analytics.defs.automation.schedules import evaluate_tick, nightly_run_request
-from sales_analytics.core.settings import Settings, SettingsError
+from sales_analytics.defs.partitions import AS_OF_TAG, daily_partitions
+
+SCHEDULE = "nightly_warehouse_rebuild"
 
 
 def settings(**env: str) -> Settings:
@@ -20,9 +24,9 @@ def settings(**env: str) -> Settings:
 
 def test_history_starts_90_days_ago_unless_configured() -> None:
     today = date(2026, 3, 31)
-    assert resolve_history_start(settings(), today) == date(2025, 12, 31)
+    assert resolve_history_start(settings().history_start, "UTC", today) == date(2025, 12, 31)
     configured = settings(SALES_ANALYTICS_HISTORY_START="2026-01-15")
-    assert resolve_history_start(configured, today) == date(2026, 1, 15)
+    assert resolve_history_start(configured.history_start, "UTC", today) == date(2026, 1, 15)
 
 
 @pytest.mark.parametrize(
@@ -38,12 +42,25 @@ def test_bad_scale_settings_name_the_variable(name: str, value: str) -> None:
         settings(**{name: value})
 
 
-def test_a_window_is_days_with_their_dbt_vars() -> None:
+def test_a_window_is_its_days() -> None:
     window = DayWindow(date(2026, 1, 30), date(2026, 2, 2))
     assert window.days == 3
-    assert window.dbt_vars() == {"window_start": "2026-01-30", "window_end": "2026-02-02"}
+    assert window.last_day == date(2026, 2, 1)
+    assert window.each_day() == [date(2026, 1, 30), date(2026, 1, 31), date(2026, 2, 1)]
     with pytest.raises(ValueError, match="at least one day"):
         DayWindow(date(2026, 1, 2), date(2026, 1, 2))
+
+
+def test_the_as_of_date_is_the_window_end_unless_the_run_names_another() -> None:
+    window = DayWindow(date(2026, 1, 30), date(2026, 2, 2))
+
+    # The day after the last partition: "today" for a nightly run of yesterday.
+    assert as_of_date(window) == date(2026, 2, 2)
+    assert as_of_date(window, None) == as_of_date(window, "") == date(2026, 2, 2)
+    assert as_of_date(window, "2026-01-15") == date(2026, 1, 15)
+    with pytest.raises(ValueError, match="YYYY-MM-DD, got 'yesterday'"):
+        as_of_date(window, "yesterday")
+    assert AS_OF_TAG == "sales_analytics/as_of_date"
 
 
 def test_make_run_backfills_the_days_before_the_as_of_date_in_one_range() -> None:
@@ -53,27 +70,56 @@ def test_make_run_backfills_the_days_before_the_as_of_date_in_one_range() -> Non
     assert history_window(as_of, None, date(2026, 3, 29)) == DayWindow(date(2026, 3, 29), as_of)
     with pytest.raises(ValueError, match="not before the as-of date"):
         history_window(as_of, None, as_of)
-    assert partition_range_tags(DayWindow(date(2026, 3, 1), as_of)) == {
+    window = DayWindow(date(2026, 3, 1), as_of)
+    assert partition_range_tags(window) == {
         "dagster/asset_partition_range_start": "2026-03-01",
         "dagster/asset_partition_range_end": "2026-03-30",
     }
+    # make run's whole history is as of the day it names.
+    assert as_of_date(window) == as_of
 
 
-def test_the_nightly_request_is_yesterdays_partition_as_of_the_tick_date() -> None:
-    partitions = daily_partitions(date(2026, 1, 1), "UTC")
+def nightly_definitions(
+    monkeypatch: pytest.MonkeyPatch, timezone: str = "UTC", history_start: str = "2026-01-01"
+) -> dg.Definitions:
+    monkeypatch.setenv("SALES_ANALYTICS_TIMEZONE", timezone)
+    monkeypatch.setenv("SALES_ANALYTICS_HISTORY_START", history_start)
+    return build_definitions(Settings.from_env())
 
-    request = nightly_run_request(date(2026, 3, 15), partitions, transactions_per_day=5000)
 
+def test_the_nightly_request_is_yesterdays_partition_of_the_nightly_job_as_of_the_tick_date(
+    warehouse_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("SALES_ANALYTICS_TRANSACTIONS_PER_DAY", "5000")
+    definitions = nightly_definitions(monkeypatch)
+    tick = datetime(2026, 3, 15, 2, 0, tzinfo=ZoneInfo("UTC"))
+
+    request = tick_run_request(definitions, tick)
+
+    assert isinstance(request, dg.RunRequest)
     assert request.partition_key == "2026-03-14"
-    assert request.run_key == "2026-03-15"
-    ops = request.run_config["ops"]
-    assert ops["raw__transactions"]["config"] == {"count": 5000, "days": 1}
-    assert ops["sales_analytics_dbt_assets"]["config"] == {"as_of_date": "2026-03-15"}
+    schedule = definitions.resolve_schedule_def(SCHEDULE)
+    assert (request.job_name or schedule.job_name) == NIGHTLY_JOB
+    # The nightly volume is the job's config, which the run request carries or the job supplies.
+    job = definitions.resolve_job_def(NIGHTLY_JOB)
+    run_config = request.run_config or job.run_config_for_partition_key(request.partition_key)
+    assert run_config["ops"]["raw__transactions"]["config"] == {"count": 5000, "days": 1}
+    # The run's window is its partition's day; its as-of date, the window's end, is the tick's date.
+    partitions = job.partitions_def
+    window = partitions.time_window_for_partition_key(request.partition_key)
+    days = DayWindow(window.start.date(), window.end.date())
+    assert days == DayWindow(date(2026, 3, 14), date(2026, 3, 15))
+    assert AS_OF_TAG not in request.tags
+    assert as_of_date(days, request.tags.get(AS_OF_TAG)) == tick.date()
 
 
-def test_the_nightly_request_skips_days_before_the_history() -> None:
-    partitions = daily_partitions(date(2026, 3, 15), "UTC")
-    assert isinstance(nightly_run_request(date(2026, 3, 15), partitions), dg.SkipReason)
+def test_the_nightly_request_skips_days_before_the_history(warehouse_path, monkeypatch) -> None:
+    definitions = nightly_definitions(monkeypatch, history_start="2026-03-15")
+
+    # The first partition (2026-03-15) is not over yet at 02:00 on its own day.
+    request = tick_run_request(definitions, datetime(2026, 3, 15, 2, 0, tzinfo=ZoneInfo("UTC")))
+
+    assert isinstance(request, dg.SkipReason)
 
 
 @pytest.mark.parametrize(
@@ -92,20 +138,28 @@ def test_the_nightly_request_skips_days_before_the_history() -> None:
 def test_the_schedules_tick_targets_yesterdays_partition(
     warehouse_path, monkeypatch, timezone: str, tick: datetime, partition: str
 ) -> None:
-    monkeypatch.setenv("SALES_ANALYTICS_TIMEZONE", timezone)
-    monkeypatch.setenv("SALES_ANALYTICS_HISTORY_START", "2026-01-01")
-    definitions = build_definitions(Settings.from_env())
+    definitions = nightly_definitions(monkeypatch, timezone=timezone)
 
-    request = evaluate_tick(definitions, tick)
+    request = tick_run_request(definitions, tick)
 
     assert isinstance(request, dg.RunRequest)
     assert request.partition_key == partition
-    assert request.tags["dagster/partition"] == partition
-    assert request.tags["dagster/schedule_name"] == "nightly_warehouse_rebuild"
-    schedule = definitions.resolve_schedule_def("nightly_warehouse_rebuild")
+    schedule = definitions.resolve_schedule_def(SCHEDULE)
     assert schedule.job_name == NIGHTLY_JOB
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == timezone
+
+
+def test_consecutive_ticks_ask_for_consecutive_days(warehouse_path, monkeypatch) -> None:
+    definitions = nightly_definitions(monkeypatch)
+    first = datetime(2026, 3, 15, 2, 0, tzinfo=ZoneInfo("UTC"))
+
+    keys = [
+        tick_run_request(definitions, first + timedelta(days=offset)).partition_key
+        for offset in range(3)
+    ]
+
+    assert keys == ["2026-03-14", "2026-03-15", "2026-03-16"]
 
 
 def test_the_nightly_job_is_transactions_products_and_everything_downstream(
@@ -130,16 +184,12 @@ def test_the_nightly_job_is_transactions_products_and_everything_downstream(
     }
 
 
-def test_only_transactions_and_incremental_models_are_partitioned(warehouse_path) -> None:
-    graph = build_definitions(Settings.from_env()).resolve_asset_graph()
+def test_every_job_is_partitioned_by_the_graphs_one_definition(warehouse_path) -> None:
+    settings = Settings.from_env()
+    definitions = build_definitions(settings)
+    first_day = resolve_history_start(settings.history_start, settings.timezone)
 
-    partitioned = {
-        key.to_user_string()
-        for key in graph.get_all_asset_keys()
-        if graph.get(key).partitions_def is not None
-    }
-
-    assert partitioned == {"raw/transactions", "marts/fct_transactions"}
-    for key in ("raw/transactions", "marts/fct_transactions"):
-        node = graph.get(dg.AssetKey.from_user_string(key))
-        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    for name in ("sales_analytics_job", NIGHTLY_JOB):
+        assert definitions.resolve_job_def(name).partitions_def == daily_partitions(
+            first_day, "UTC"
+        ), name

@@ -3,21 +3,25 @@ failed extraction that succeeds on its retry leaves a successful run."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from sales_analytics.defs.raw import assets as raw
 from sales_analytics.core.catalog import offline_catalog
 from sales_analytics.definitions import defs
-from sales_analytics.defs.automation.jobs import DBT_OP, SALES_ANALYTICS_JOB
-from sales_analytics.defs.raw.retries import extraction_retry_policy
+from sales_analytics.defs.automation.jobs import SALES_ANALYTICS_JOB
+from sales_analytics.defs.raw import assets as raw
+from sales_analytics.defs.raw.assets import build_raw_assets, extraction_retry_policy
 from sales_analytics_tests.conftest import LocalServer, json_response, raw_response
 
 RAW_OPS = {"raw__customers", "raw__products", "raw__transactions"}
+DBT_OP = "dbt_build"
 CUSTOMERS = dg.AssetKey(["raw", "customers"])
 PRODUCTS = dg.AssetKey(["raw", "products"])
+HISTORY_START = "2026-01-01"
+PARTITION = "2026-01-05"
 
 
 def test_policy_from_settings() -> None:
@@ -46,34 +50,36 @@ def test_only_the_extraction_assets_are_retried(
 def test_defaults_retry_once_after_five_minutes(
     warehouse_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The test warehouse switches retries off; the defaults apply once the variables are unset.
     monkeypatch.delenv("SALES_ANALYTICS_RETRY_COUNT")
+    monkeypatch.delenv("SALES_ANALYTICS_RETRY_DELAY_SECONDS", raising=False)
+    job = defs().resolve_job_def(SALES_ANALYTICS_JOB)
 
-    policies = _retry_policies(monkeypatch, "1", "300")
+    policies = {name: node.definition.retry_policy for name, node in job.graph.node_dict.items()}
 
     assert policies["raw__products"] == dg.RetryPolicy(max_retries=1, delay=300.0)
 
 
-def test_retried_assets_keep_their_definition(
-    warehouse_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SALES_ANALYTICS_RETRY_COUNT", "0")
-    plain = defs().resolve_asset_graph()
-    monkeypatch.setenv("SALES_ANALYTICS_RETRY_COUNT", "3")
-    retried = defs().resolve_asset_graph()
+def test_the_retry_policy_is_stated_on_each_raw_asset_where_it_is_defined() -> None:
+    first_day = date.fromisoformat(HISTORY_START)
+    retried = build_raw_assets(first_day, "UTC", 3, 0.5)
+    plain = build_raw_assets(first_day, "UTC", 0, 0.5)
 
-    for table in ("customers", "products", "transactions"):
-        key = dg.AssetKey(["raw", table])
-        before, after = plain.get(key), retried.get(key)
-        assert after.description == before.description
-        assert after.group_name == before.group_name == "raw"
-        assert after.owners == before.owners
-        assert after.kinds == before.kinds
-        assert after.parent_keys == before.parent_keys
-    raw_transactions = dg.AssetKey(["raw", "transactions"])
-    assert retried.get(raw_transactions).parent_keys == {CUSTOMERS, PRODUCTS}
-    assert (
-        retried.get(raw_transactions).partitions_def == plain.get(raw_transactions).partitions_def
-    )
+    for assets_def in retried:
+        # The policy is the op's own, not added by rewriting the asset afterwards.
+        assert assets_def.op.retry_policy == dg.RetryPolicy(max_retries=3, delay=0.5)
+    assert [assets_def.op.retry_policy for assets_def in plain] == [None, None, None]
+    for before, after in zip(plain, retried, strict=True):
+        assert after.op.name == before.op.name
+        assert after.keys == before.keys
+        (spec_before,), (spec_after,) = before.specs, after.specs
+        assert spec_after.description == spec_before.description
+        assert spec_after.group_name == spec_before.group_name == "raw"
+        assert spec_after.owners == spec_before.owners
+        assert spec_after.kinds == spec_before.kinds
+        assert spec_after.partitions_def == spec_before.partitions_def
+    # Settings read at load time give the same definitions for the same values.
+    assert build_raw_assets(first_day, "UTC", 3, 0.5) is retried
 
 
 def _run(
@@ -81,9 +87,13 @@ def _run(
 ) -> dg.ExecuteInProcessResult:
     monkeypatch.setenv("SALES_ANALYTICS_RETRY_COUNT", str(retries))
     monkeypatch.setenv("SALES_ANALYTICS_RETRY_DELAY_SECONDS", "0.1")
+    monkeypatch.setenv("SALES_ANALYTICS_HISTORY_START", HISTORY_START)
     job = defs().resolve_job_def(SALES_ANALYTICS_JOB)
     return job.execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), asset_selection=[key], raise_on_error=False
+        instance=dg.DagsterInstance.ephemeral(),
+        asset_selection=[key],
+        partition_key=PARTITION,
+        raise_on_error=False,
     )
 
 
