@@ -90,10 +90,11 @@ def build_dbt_assets(first_day: date, timezone: str, freshness_hours: float) -> 
         # dbt holds the DuckDB file until it exits, so sizes are read once the build is over.
         events = list(invocation.stream())
         daily = daily_model_ids(invocation.manifest)
+        manifest = invocation.manifest
         with warehouse.connect() as connection:
-            yield from with_relation_metadata(events, invocation.manifest, connection, daily)
+            # Each day's own count, recorded before the model's output is yielded: metadata added
+            # for an output Dagster has already handled is lost.
             for unique_id, day_column in daily.items():
-                manifest = invocation.manifest
                 key = translator.get_asset_spec(manifest, unique_id, None).key
                 if key not in context.selected_asset_keys:
                     continue
@@ -102,5 +103,6 @@ def build_dbt_assets(first_day: date, timezone: str, freshness_hours: float) -> 
                     context.add_asset_metadata(
                         {"dagster/row_count": rows}, asset_key=key, partition_key=day
                     )
+            yield from with_relation_metadata(events, manifest, connection, daily)
 
     return dbt_build
