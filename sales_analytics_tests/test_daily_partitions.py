@@ -1,5 +1,6 @@
-"""Daily partitions end to end on a temp warehouse: idempotent days, single-run backfills,
-incremental fct_transactions equal to a full refresh, and `make daily`."""
+"""Daily partitions end to end on a temp warehouse: idempotent days, single-run backfills, each
+day's own row count on its partition, the run's as-of date, incremental fct_transactions equal to a
+full refresh, and `make daily`."""
 
 from __future__ import annotations
 
@@ -12,20 +13,30 @@ import polars as pl
 import pytest
 
 from sales_analytics.cli import daily
-from sales_analytics.definitions import build_definitions
-from sales_analytics.core.generate import day_volume
-from sales_analytics.defs.automation.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
-from sales_analytics.defs.partitions import DayWindow
-from sales_analytics.defs.dbt.project import dbt_cli_resource
-from sales_analytics.cli.run import partition_range_tags
+from sales_analytics.cli.run import partition_range_tags, warehouse_run_config
+from sales_analytics.core.days import DayWindow
 from sales_analytics.core.settings import Settings
+from sales_analytics.definitions import build_definitions
+from sales_analytics.defs.automation.jobs import SALES_ANALYTICS_JOB
+from sales_analytics.defs.dbt.project import dbt_resource
+from sales_analytics.defs.partitions import AS_OF_TAG
 
 CUSTOMERS = dg.AssetKey(["raw", "customers"])
 PRODUCTS = dg.AssetKey(["raw", "products"])
 TRANSACTIONS = dg.AssetKey(["raw", "transactions"])
 FCT = dg.AssetKey(["marts", "fct_transactions"])
+DIM_CUSTOMERS = dg.AssetKey(["marts", "dim_customers"])
 DAY_1, DAY_2, DAY_3 = date(2026, 1, 10), date(2026, 1, 11), date(2026, 1, 12)
+# The end of the three days' window: the as-of date of a run of them.
 AS_OF = date(2026, 1, 13)
+ROW_COUNT = "dagster/row_count"
+
+
+def expected_day_rows(day: date, count: int = 1000, days: int = 90) -> int:
+    """The rows of `day` at a rate of `count` transactions every `days` days, as the rate is
+    defined: the day's share of the running total floor(n * count / days) over day numbers n."""
+    number = day.toordinal()
+    return (number + 1) * count // days - number * count // days
 
 
 @pytest.fixture
@@ -40,15 +51,21 @@ def run(
     last: date,
     *,
     selection: list[dg.AssetKey] | None = None,
-    **volume: int,
+    rate: tuple[int, int] | None = None,
+    tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """One run of the job over the days first..last (a single-run backfill of that range)."""
+    """One run of the job over the days first..last (a single-run backfill of that range), with
+    `rate` transactions (count, every days days) when given, else the default rate."""
+    window = DayWindow(first, last + timedelta(days=1))
     job = definitions.resolve_job_def(SALES_ANALYTICS_JOB)
-    config = None if selection else warehouse_run_config(as_of=AS_OF, **volume)
+    config = warehouse_run_config(window)
+    if rate is not None:
+        count, days = rate
+        config["ops"]["raw__transactions"]["config"].update(count=count, days=days)
     return job.execute_in_process(
         run_config=config,
         asset_selection=selection,
-        tags=partition_range_tags(DayWindow(first, last + timedelta(days=1))),
+        tags={**partition_range_tags(window), **(tags or {})},
     )
 
 
@@ -66,26 +83,41 @@ def day_rows(path, day: date) -> pl.DataFrame:
     )
 
 
+def materializations(
+    result: dg.ExecuteInProcessResult, key: dg.AssetKey
+) -> dict[str | None, dg.AssetMaterialization]:
+    found: dict[str | None, dg.AssetMaterialization] = {}
+    for event in result.get_asset_materialization_events():
+        if event.asset_key == key:
+            materialization = event.event_specific_data.materialization
+            assert materialization.partition not in found, "one materialization per partition"
+            found[materialization.partition] = materialization
+    return found
+
+
 def partitions_materialized(result: dg.ExecuteInProcessResult, key: dg.AssetKey) -> set:
-    return {
-        event.event_specific_data.materialization.partition
-        for event in result.get_asset_materialization_events()
-        if event.asset_key == key
-    }
+    return set(materializations(result, key))
+
+
+def rows_per_day(path, table: str) -> dict[str, int]:
+    counts = query(
+        path,
+        f"select cast(transaction_date as date) as day, count(*) as n from {table} group by 1",
+    )
+    return {day.isoformat(): n for day, n in counts.iter_rows()}
 
 
 def test_a_day_materialized_twice_has_the_same_rows_once_and_other_days_stay(
     definitions, warehouse_path
 ) -> None:
-    job = definitions.resolve_job_def(SALES_ANALYTICS_JOB)
-    job.execute_in_process(asset_selection=[CUSTOMERS, PRODUCTS])
+    run(definitions, DAY_1, DAY_2, selection=[CUSTOMERS, PRODUCTS])
     run(definitions, DAY_1, DAY_2, selection=[TRANSACTIONS])
     first, neighbour = day_rows(warehouse_path, DAY_1), day_rows(warehouse_path, DAY_2)
 
     run(definitions, DAY_1, DAY_1, selection=[TRANSACTIONS])
 
     again = day_rows(warehouse_path, DAY_1)
-    assert again.height == first.height == day_volume(DAY_1, 1000, 90)
+    assert again.height == first.height == expected_day_rows(DAY_1)
     # The same rows; only the load time differs.
     assert again.drop("extracted_at").equals(first.drop("extracted_at"))
     assert again["extracted_at"].min() > first["extracted_at"].max()
@@ -104,21 +136,64 @@ def test_a_three_day_backfill_is_one_run_of_raw_through_marts_with_every_check(
     result = run(definitions, DAY_1, DAY_3)
 
     days = {DAY_1.isoformat(), DAY_2.isoformat(), DAY_3.isoformat()}
-    assert partitions_materialized(result, TRANSACTIONS) == days
-    assert partitions_materialized(result, FCT) == days
-    # Unpartitioned assets of the run are materialized whole, without a partition.
-    assert partitions_materialized(result, dg.AssetKey(["marts", "dim_customers"])) == {None}
+    # Every asset of the graph is daily-partitioned: each has each day of the run materialized,
+    # those rebuilt whole (customers, dimensions, BI) as much as the daily ones.
+    graph = definitions.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        assert partitions_materialized(result, key) == days, key.to_user_string()
+    # One run, one step per definition: one dbt build for the three days.
+    steps = [e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_START]
+    assert steps.count("dbt_build") == 1
     checks = result.get_asset_check_evaluations()
-    # The 31 dbt tests, the 22 raw checks and the marts' 3 freshness checks.
-    assert len(checks) == 31 + 22 + 3
+    # The 31 dbt tests and the 22 raw checks.
+    assert len(checks) == 31 + 22
     assert all(check.passed for check in checks)
-    expected = sum(day_volume(day, 1000, 90) for day in (DAY_1, DAY_2, DAY_3))
+    expected = sum(expected_day_rows(day) for day in (DAY_1, DAY_2, DAY_3))
     counts = query(
         warehouse_path,
         "select (select count(*) from raw.transactions) as raw,"
         " (select count(*) from marts.fct_transactions) as fct",
     )
     assert counts.row(0) == (expected, expected)
+    # Customers' status is measured as of the end of the run's window.
+    status_dates = query(warehouse_path, "select distinct status_as_of_date from marts.dim_customers")
+    assert status_dates["status_as_of_date"].to_list() == [AS_OF]
+
+
+def test_each_days_materialization_carries_that_days_own_row_count(
+    definitions, warehouse_path
+) -> None:
+    # A rate whose days differ from each other, so a run total or a neighbour's count would show.
+    rate = (700, 30)
+    result = run(definitions, DAY_1, DAY_3, rate=rate)
+
+    expected = {day.isoformat(): expected_day_rows(day, *rate) for day in (DAY_1, DAY_2, DAY_3)}
+    assert len(set(expected.values())) > 1
+    for key, table in ((TRANSACTIONS, "raw.transactions"), (FCT, "marts.fct_transactions")):
+        counts = {
+            partition: materialization.metadata[ROW_COUNT].value
+            for partition, materialization in materializations(result, key).items()
+        }
+        assert counts == expected, key.to_user_string()
+        assert rows_per_day(warehouse_path, table) == expected, table
+
+
+def test_the_as_of_tag_overrides_the_window_end(definitions, warehouse_path) -> None:
+    override = DAY_1 - timedelta(days=20)
+
+    result = run(definitions, DAY_1, DAY_3, tags={AS_OF_TAG: override.isoformat()})
+
+    assert result.success
+    status_dates = query(warehouse_path, "select distinct status_as_of_date from marts.dim_customers")
+    assert status_dates["status_as_of_date"].to_list() == [override]
+    latest = query(warehouse_path, "select max(registration_date) as day from raw.customers")
+    assert latest["day"].item() <= override
+    # The raw checks measured registrations against the same date, and passed.
+    registrations = [
+        e for e in result.get_asset_check_evaluations()
+        if e.check_name == "registration_dates_within_two_years"
+    ]
+    assert [e.passed for e in registrations] == [True]
 
 
 def test_incremental_fct_transactions_equals_a_full_refresh(definitions, warehouse_path) -> None:
@@ -129,7 +204,7 @@ def test_incremental_fct_transactions_equals_a_full_refresh(definitions, warehou
             "update marts.fct_transactions set customer_name = 'kept' where transaction_date = ?",
             [DAY_1],
         )
-    run(definitions, DAY_2, DAY_2, transactions=9000, days=90)
+    run(definitions, DAY_2, DAY_2, rate=(9000, 90))
 
     incremental = query(
         warehouse_path, "select * from marts.fct_transactions order by transaction_id"
@@ -137,11 +212,11 @@ def test_incremental_fct_transactions_equals_a_full_refresh(definitions, warehou
     # Day 1 was not rebuilt (the marker stays): the run rebuilt its own day only.
     day_1 = incremental.filter(pl.col("transaction_date") == DAY_1)
     assert (day_1["customer_name"] == "kept").all()
-    assert incremental.filter(pl.col("transaction_date") == DAY_2).height == day_volume(
+    assert incremental.filter(pl.col("transaction_date") == DAY_2).height == expected_day_rows(
         DAY_2, 9000, 90
     )
 
-    dbt_cli_resource().cli(["build", "--full-refresh", "--select", "fct_transactions"]).wait()
+    dbt_resource().cli(["build", "--full-refresh", "--select", "fct_transactions"]).wait()
     full = query(warehouse_path, "select * from marts.fct_transactions order by transaction_id")
 
     def without_marker(frame: pl.DataFrame) -> pl.DataFrame:
@@ -178,3 +253,7 @@ def test_make_run_backfills_the_total_and_make_daily_replaces_yesterday(
         " (select count(*) from marts.fct_transactions) as fct",
     )
     assert counts.row(0) == (300, 300)
+    # The nightly run is as of the tick's date: today, the end of yesterday's partition.
+    today = yesterday + timedelta(days=1)
+    status_dates = query(warehouse_path, "select distinct status_as_of_date from marts.dim_customers")
+    assert status_dates["status_as_of_date"].to_list() == [today]

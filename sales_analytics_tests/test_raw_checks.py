@@ -1,9 +1,11 @@
 """The raw checks as Dagster runs them, on a real warehouse file: all pass on generated data, each
-fails with the right counts on a damaged table, and a failed blocking check keeps the dbt models
-from running in the same run."""
+fails with the right counts on a damaged table, what they compare with comes from the run (its
+partitions, its config, its as-of tag), and a failed blocking check keeps the dbt models from
+running in the same run."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,14 +15,15 @@ import duckdb
 import polars as pl
 import pytest
 
-from sales_analytics.defs.raw import assets as raw
-from sales_analytics.definitions import build_definitions
+from sales_analytics.cli.run import partition_range_tags, warehouse_run_config
+from sales_analytics.core.days import DayWindow
 from sales_analytics.core.generate import range_volume
-from sales_analytics.defs.automation.jobs import DBT_OP, SALES_ANALYTICS_JOB, warehouse_run_config
-from sales_analytics.defs.partitions import DayWindow
-from sales_analytics.cli.run import partition_range_tags
 from sales_analytics.core.settings import Settings
 from sales_analytics.core.validation import RULES_BY_TABLE, TABLES
+from sales_analytics.definitions import build_definitions
+from sales_analytics.defs.automation.jobs import SALES_ANALYTICS_JOB
+from sales_analytics.defs.partitions import AS_OF_TAG
+from sales_analytics.defs.raw import assets as raw
 
 RAW_KEYS = [dg.AssetKey(["raw", table]) for table in TABLES]
 RAW_CHECK_NAMES = {rule.name for table in TABLES for rule in RULES_BY_TABLE[table]}
@@ -31,10 +34,13 @@ HISTORY = DayWindow(AS_OF - timedelta(days=90), AS_OF)
 # The default volume, 1,000 transactions every 90 days.
 TRANSACTIONS = range_volume(HISTORY.start, HISTORY.end, count=1000, days=90)
 CHECKS_ONLY_JOB = "raw_checks_only"
+DBT_OP = "dbt_build"
 
 
 def definitions() -> dg.Definitions:
-    return build_definitions(Settings.from_env(), history_start=HISTORY.start)
+    return build_definitions(
+        dataclasses.replace(Settings.from_env(), history_start=HISTORY.start)
+    )
 
 
 def run_warehouse_job(
@@ -43,7 +49,7 @@ def run_warehouse_job(
     """One run over the 90 days of history, as `make run` does."""
     job = definitions().resolve_job_def(SALES_ANALYTICS_JOB)
     return job.execute_in_process(
-        run_config=warehouse_run_config(as_of=AS_OF),
+        run_config=warehouse_run_config(HISTORY),
         instance=instance,
         asset_selection=selection,
         tags=partition_range_tags(HISTORY),
@@ -51,14 +57,22 @@ def run_warehouse_job(
     )
 
 
-def run_raw_checks_only(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    """The raw checks alone, against whatever the warehouse holds now."""
+def run_raw_checks_only(
+    instance: dg.DagsterInstance,
+    window: DayWindow | None = HISTORY,
+    run_config: dict | None = None,
+    tags: dict[str, str] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """The raw checks alone over `window`'s days, against whatever the warehouse holds now."""
     checks_only = dg.define_asset_job(
         CHECKS_ONLY_JOB, selection=dg.AssetSelection.checks_for_assets(*RAW_KEYS)
     )
     merged = dg.Definitions.merge(definitions(), dg.Definitions(jobs=[checks_only]))
     return merged.resolve_job_def(CHECKS_ONLY_JOB).execute_in_process(
-        instance=instance, raise_on_error=False
+        instance=instance,
+        run_config=run_config,
+        tags={**(partition_range_tags(window) if window else {}), **(tags or {})},
+        raise_on_error=False,
     )
 
 
@@ -98,25 +112,31 @@ def test_every_raw_check_passes_on_generated_data(raw_run: dg.ExecuteInProcessRe
         assert values["offending_keys"] == []
 
 
-def test_raw_materializations_record_the_request_and_explain_themselves(
+def test_raw_materializations_explain_themselves_and_count_their_own_rows(
     raw_run: dg.ExecuteInProcessResult,
 ) -> None:
-    customers, products, transactions = (
-        raw_run.asset_materializations_for_node(f"raw__{table}")[0].metadata for table in TABLES
+    customers, products = (
+        raw_run.asset_materializations_for_node(f"raw__{table}")
+        for table in ("customers", "products")
     )
-
-    assert customers[raw.REQUESTED_COUNT].value == 200
-    assert customers[raw.AS_OF_DATE].value == AS_OF.isoformat()
-    assert transactions[raw.REQUESTED_COUNT].value == TRANSACTIONS == 1000
-    assert transactions[raw.WINDOW_START].value == HISTORY.start.isoformat()
-    assert transactions[raw.WINDOW_END].value == HISTORY.end.isoformat()
-    for metadata in (customers, products, transactions):
+    transactions = raw_run.asset_materializations_for_node("raw__transactions")
+    # One materialization per day of the run for each asset (every asset is daily-partitioned).
+    for materializations in (customers, products, transactions):
+        assert len(materializations) == HISTORY.days
+    for materialization in (customers[0], products[0]):
+        metadata = materialization.metadata
         assert isinstance(metadata["preview"], dg.MarkdownMetadataValue)
         assert metadata["preview"].value.startswith("| ")
-        assert metadata["dagster/row_count"].value > 0
         assert metadata["dagster/column_schema"].value.columns
-    assert "CUST-000001" in customers["preview"].value
-    assert f"TXN-{HISTORY.start:%Y%m%d}-000001" in transactions["preview"].value
+    assert "CUST-000001" in customers[0].metadata["preview"].value
+    # Customers and products are whole tables: each day's materialization carries the table's rows.
+    assert {m.metadata["dagster/row_count"].value for m in customers} == {200}
+    assert {m.metadata["dagster/row_count"].value for m in products} == {20}
+    # Transactions: each day carries its own rows, which add up to what the run asked for.
+    per_day = {m.partition: m.metadata["dagster/row_count"].value for m in transactions}
+    assert set(per_day) == {day.isoformat() for day in HISTORY.each_day()}
+    assert sum(per_day.values()) == TRANSACTIONS == 1000
+    assert transactions[0].metadata["dagster/column_schema"].value.columns
 
 
 def test_row_count_check_reports_requested_and_actual(raw_run: dg.ExecuteInProcessResult) -> None:
@@ -124,6 +144,63 @@ def test_row_count_check_reports_requested_and_actual(raw_run: dg.ExecuteInProce
 
     assert values["row_count"] == TRANSACTIONS
     assert values["expected_at_least"] == values["expected_at_most"] == TRANSACTIONS
+
+
+def test_the_checks_expect_the_days_and_as_of_date_of_their_run(
+    raw_run: dg.ExecuteInProcessResult, instance: dg.DagsterInstance
+) -> None:
+    # The same warehouse, checked by runs of other days and another as-of date.
+    last_day = DayWindow(HISTORY.last_day, HISTORY.end)
+    one_day = run_raw_checks_only(instance, window=last_day)
+    earlier = run_raw_checks_only(
+        instance, tags={AS_OF_TAG: (AS_OF - timedelta(days=800)).isoformat()}
+    )
+
+    # Its window: a run of the last day counts that day's rows against that day's volume.
+    day_count = metadata_values(evaluations(one_day)["transactions_match_requested_count"])
+    expected_day = range_volume(last_day.start, last_day.end, count=1000, days=90)
+    assert day_count["row_count"] == day_count["expected_at_most"] == expected_day
+    assert all(e.passed for e in evaluations(one_day).values())
+    # Its as-of tag: customers registered after an as-of date 800 days back are out of range.
+    registrations = evaluations(earlier)["registration_dates_within_two_years"]
+    assert not registrations.passed
+    assert metadata_values(registrations)["offending_rows"] > 0
+
+
+def test_the_checks_expect_the_volumes_of_their_runs_config(warehouse_path: Path) -> None:
+    day = DayWindow(HISTORY.last_day, HISTORY.end)
+    run_config = warehouse_run_config(day, customers=150, transactions=40)
+    job = definitions().resolve_job_def(SALES_ANALYTICS_JOB)
+
+    result = job.execute_in_process(
+        run_config=run_config,
+        asset_selection=RAW_KEYS,
+        partition_key=day.start.isoformat(),
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+
+    found = evaluations(result)
+    assert all(e.passed for e in found.values())
+    customers = metadata_values(found["customers_match_requested_count"])
+    assert customers["expected_at_least"] == customers["expected_at_most"] == 150
+    transactions = metadata_values(found["transactions_match_requested_count"])
+    assert transactions["expected_at_least"] == transactions["expected_at_most"] == 40
+
+
+def test_checks_in_a_run_without_partitions_fail_and_say_why(
+    raw_run: dg.ExecuteInProcessResult, instance: dg.DagsterInstance
+) -> None:
+    result = run_raw_checks_only(instance, window=None)
+
+    assert not result.success
+    failures = [event for event in result.all_events if event.is_step_failure]
+    assert {event.step_key for event in failures} == {"raw_customers_checks", "raw_products_checks"}
+    for failure in failures:
+        assert "launch them with a partition or a range of partitions" in (
+            failure.step_failure_data.error.to_string()
+        )
+    # Nothing was evaluated against a window it could not know.
+    assert result.get_asset_check_evaluations() == []
 
 
 # (SQL that damages the warehouse, {check: (offending rows, offending keys)})

@@ -3,7 +3,8 @@ the run-status sensors evaluated against it, and a real HTTP server receiving th
 
 The module runs the warehouse job twice: a successful run whose data breaks one warning-level
 rule (so the marts are built and the alert names the failed check), and a run that a blocking
-check stops (orphan transactions)."""
+check stops (orphan transactions). The same sensors alert on runs of any job of the code
+location: "Materialize all" and backfills run the implicit asset job."""
 
 from __future__ import annotations
 
@@ -20,18 +21,20 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from sales_analytics.defs.raw import assets as raw
-from sales_analytics.definitions import defs
-from sales_analytics.defs.automation.jobs import DBT_OP, SALES_ANALYTICS_JOB, warehouse_run_config
-from sales_analytics.defs.partitions import DayWindow
-from sales_analytics.defs.resources.webhook import WebhookResource
-from sales_analytics.cli.run import partition_range_tags
+from sales_analytics.cli.run import partition_range_tags, warehouse_run_config
+from sales_analytics.core.days import DayWindow
 from sales_analytics.core.settings import WEBHOOK_URL
+from sales_analytics.definitions import defs
+from sales_analytics.defs.automation.jobs import SALES_ANALYTICS_JOB
+from sales_analytics.defs.partitions import AS_OF_TAG
+from sales_analytics.defs.raw import assets as raw
+from sales_analytics.defs.resources.webhook import WebhookResource
 from sales_analytics_tests.conftest import LocalServer, json_response, raw_response
 
-UI_URL = "http://dagster.test:3000"
-SUCCEEDED = "warehouse_run_succeeded_alert"
-FAILED = "warehouse_run_failed_alert"
+# Served on another port than the default, as `make dev` with DAGSTER_PORT does.
+UI_URL = "http://dagster.test:3457"
+SUCCEEDED = "run_succeeded_alert"
+FAILED = "run_failed_alert"
 # The webhook the definitions were loaded with when the runs ran; nothing listens there.
 RUN_TIME_WEBHOOK = "http://127.0.0.1:9/services/T000/B000/run-time-secret-token"
 AS_OF = date.today() - timedelta(days=3)
@@ -59,16 +62,16 @@ def _orphan_three_transactions(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def run_history(
-    instance: dg.DagsterInstance, run_config: dict | None = None
+    instance: dg.DagsterInstance, tags: dict[str, str] | None = None
 ) -> dg.ExecuteInProcessResult:
     """One run of the warehouse job over the 90 days of history, as `make run` does."""
     return (
         defs()
         .resolve_job_def(SALES_ANALYTICS_JOB)
         .execute_in_process(
-            run_config=run_config or warehouse_run_config(as_of=AS_OF),
+            run_config=warehouse_run_config(HISTORY),
             instance=instance,
-            tags=partition_range_tags(HISTORY),
+            tags={**partition_range_tags(HISTORY), **(tags or {})},
             raise_on_error=False,
         )
     )
@@ -196,19 +199,17 @@ def test_a_run_error_is_reported_by_its_root_cause(
 ) -> None:
     local_server.respond(raw_response(b"ok", content_type="text/plain"))
     alert_env.setenv(WEBHOOK_URL, webhook_url(local_server))
-    run_config = warehouse_run_config(as_of=AS_OF)
-    run_config["ops"][DBT_OP]["config"]["as_of_date"] = "yesterday"
-    result = run_history(runs.instance, run_config)
+    result = run_history(runs.instance, tags={AS_OF_TAG: "yesterday"})
 
     evaluate(runs, FAILED, result=result)
 
     (payload,) = posted_payloads(local_server)
     lines = payload["text"].splitlines()
-    # The run's config is checked before its first step, so no step ran or failed.
+    # The run's config and tags are checked before its first step, so no step ran or failed.
     assert not [line for line in lines if line.startswith("Failed steps:")]
     assert (
         "Error: InvalidRunConfig: the run's config is invalid, nothing was written: "
-        f"{DBT_OP}.as_of_date: as_of_date must be a date as YYYY-MM-DD, got 'yesterday'"
+        f"tag {AS_OF_TAG}: the as-of date must be YYYY-MM-DD, got 'yesterday'"
     ) in lines
 
 
@@ -321,3 +322,44 @@ def test_alert_sensors_are_on_by_default(alert_env: pytest.MonkeyPatch) -> None:
 
     for name in (SUCCEEDED, FAILED):
         assert definitions.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_a_run_of_the_implicit_asset_job_alerts_too(
+    runs: Runs, alert_env: pytest.MonkeyPatch, local_server: LocalServer
+) -> None:
+    # "Materialize all" and backfills from the UI run the implicit asset job, not a named one:
+    # here a backfill of the history (which also replaces the failed run's orphans) of the
+    # dimension of customers and what it needs.
+    local_server.respond(raw_response(b"ok", content_type="text/plain"))
+    alert_env.setenv(WEBHOOK_URL, webhook_url(local_server))
+    definitions = defs()
+    implicit = definitions.resolve_implicit_global_asset_job_def()
+    selection = [
+        dg.AssetKey(["raw", "customers"]),
+        dg.AssetKey(["raw", "products"]),
+        dg.AssetKey(["raw", "transactions"]),
+        dg.AssetKey(["staging", "stg_customers"]),
+        dg.AssetKey(["staging", "stg_transactions"]),
+        dg.AssetKey(["marts", "dim_customers"]),
+    ]
+    result = implicit.execute_in_process(
+        instance=runs.instance,
+        asset_selection=selection,
+        tags=partition_range_tags(HISTORY),
+        raise_on_error=False,
+    )
+    assert result.success
+    assert result.dagster_run.job_name != SALES_ANALYTICS_JOB
+
+    evaluate(runs, SUCCEEDED, result=result)
+
+    (payload,) = posted_payloads(local_server)
+    lines = payload["text"].splitlines()
+    assert lines[0].startswith(f":white_check_mark: {result.dagster_run.job_name} succeeded in ")
+    # The run built one mart, and the alert names only the marts the run was asked for.
+    assert "Rows per mart: dim_customers 200" in lines
+    checks = result.get_asset_check_evaluations()
+    assert checks
+    failed = [e for e in checks if not e.passed]
+    assert f"Checks: {len(checks) - len(failed)} passed, {len(failed)} failed" in lines
+    assert lines[-1] == f"Run: {UI_URL}/runs/{result.run_id}"

@@ -7,9 +7,12 @@ import duckdb
 import pytest
 
 from sales_analytics.cli import run
-from sales_analytics.definitions import build_definitions
-from sales_analytics.defs.automation.jobs import DBT_OP, SALES_ANALYTICS_JOB, warehouse_run_config
+from sales_analytics.cli.report import CheckOutcome, format_summary
+from sales_analytics.cli.run import warehouse_run_config
+from sales_analytics.core.days import DayWindow
 from sales_analytics.core.settings import Settings
+from sales_analytics.definitions import build_definitions
+from sales_analytics.defs.automation.jobs import SALES_ANALYTICS_JOB
 
 RAW = ("customers", "products", "transactions")
 
@@ -24,10 +27,21 @@ def test_make_run_builds_the_warehouse_and_prints_the_summary(warehouse_path, ca
     assert "raw.transactions          300" in output
     assert "marts.fct_transactions    300" in output
     assert "Products: built-in offline catalog" in output
-    # The 31 dbt tests, the 22 raw checks and the marts' 3 freshness checks.
-    assert "Checks: 56 passed, 0 failed" in output
+    # The 31 dbt tests and the 22 raw checks.
+    assert "Checks: 53 passed, 0 failed" in output
     assert "Run: succeeded" in output
     assert warehouse_path.exists()
+    # The summary names every output the run wrote, each where the settings put it.
+    outputs = output[output.index("Outputs:") :].splitlines()[1:5]
+    settings = Settings.from_env()
+    expected = [
+        ("warehouse", settings.duckdb_path),
+        ("serving copy", settings.bi_path),
+        ("Parquet", settings.parquet_dir),
+        ("dashboard", settings.dashboard_path),
+    ]
+    assert [line.split() for line in outputs] == [[*label.split(), str(path)] for label, path in expected]
+    assert all(path.exists() for _, path in expected)
 
 
 @pytest.mark.parametrize(
@@ -55,11 +69,11 @@ def test_bad_settings_fail_before_any_write(warehouse_path, monkeypatch, capsys)
     assert not warehouse_path.exists()
 
 
-def test_transactions_load_raw_inputs_through_the_duckdb_io_manager(warehouse_path):
-    # Guards the duckdb pin: dagster-duckdb-polars loads inputs with an API DuckDB 2 removed.
-    definitions = build_definitions(Settings.from_env(), history_start=date(2026, 3, 1))
-    run_config = warehouse_run_config(customers=25, transactions=90, days=1)
-    del run_config["ops"][DBT_OP]
+def test_transactions_load_raw_inputs_through_the_warehouse_io_manager(warehouse_path, monkeypatch):
+    monkeypatch.setenv("SALES_ANALYTICS_HISTORY_START", "2026-03-01")
+    definitions = build_definitions(Settings.from_env())
+    day = DayWindow(date(2026, 3, 30), date(2026, 3, 31))
+    run_config = warehouse_run_config(day, customers=25, transactions=90)
     result = definitions.resolve_job_def(SALES_ANALYTICS_JOB).execute_in_process(
         run_config=run_config,
         asset_selection=[dg.AssetKey(["raw", name]) for name in RAW],
@@ -79,13 +93,28 @@ def test_transactions_load_raw_inputs_through_the_duckdb_io_manager(warehouse_pa
 
 def test_summary_names_failed_checks_and_fails_on_blocking_ones():
     checks = [
-        run.CheckOutcome(name="unique_x", asset="staging/stg_x", passed=False, severity="ERROR"),
-        run.CheckOutcome(name="looks_fine", asset="raw/x", passed=True, severity="WARN"),
+        CheckOutcome(name="unique_x", asset="staging/stg_x", passed=False, severity="ERROR"),
+        CheckOutcome(name="looks_fine", asset="raw/x", passed=True, severity="WARN"),
     ]
-    text = run.format_summary(
+    text = format_summary(
         {"raw.x": 3, "marts.y": None}, checks, products_source="api", run_succeeded=True
     )
     assert "Checks: 1 passed, 1 failed" in text
     assert "FAILED [ERROR] staging/stg_x: unique_x" in text
     assert "marts.y  missing" in text
     assert text.endswith("Run: FAILED")
+
+
+def test_summary_marks_an_output_the_run_did_not_write(tmp_path):
+    written = tmp_path / "warehouse.duckdb"
+    written.write_bytes(b"")
+    text = format_summary(
+        {},
+        [],
+        products_source=None,
+        run_succeeded=False,
+        outputs=[("warehouse", written), ("dashboard", tmp_path / "index.html")],
+    )
+    lines = text.splitlines()
+    assert f"  warehouse  {written}" in lines
+    assert f"  dashboard  {tmp_path / 'index.html'}  (not written by this run)" in lines
