@@ -142,7 +142,9 @@ def test_a_three_day_backfill_is_one_run_of_raw_through_marts_with_every_check(
     for key in graph.get_all_asset_keys():
         assert partitions_materialized(result, key) == days, key.to_user_string()
     # One run, one step per definition: one dbt build for the three days.
-    steps = [e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_START]
+    steps = [
+        e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_START
+    ]
     assert steps.count("dbt_build") == 1
     checks = result.get_asset_check_evaluations()
     # The 31 dbt tests and the 22 raw checks.
@@ -156,7 +158,9 @@ def test_a_three_day_backfill_is_one_run_of_raw_through_marts_with_every_check(
     )
     assert counts.row(0) == (expected, expected)
     # Customers' status is measured as of the end of the run's window.
-    status_dates = query(warehouse_path, "select distinct status_as_of_date from marts.dim_customers")
+    status_dates = query(
+        warehouse_path, "select distinct status_as_of_date from marts.dim_customers"
+    )
     assert status_dates["status_as_of_date"].to_list() == [AS_OF]
 
 
@@ -184,13 +188,16 @@ def test_the_as_of_tag_overrides_the_window_end(definitions, warehouse_path) -> 
     result = run(definitions, DAY_1, DAY_3, tags={AS_OF_TAG: override.isoformat()})
 
     assert result.success
-    status_dates = query(warehouse_path, "select distinct status_as_of_date from marts.dim_customers")
+    status_dates = query(
+        warehouse_path, "select distinct status_as_of_date from marts.dim_customers"
+    )
     assert status_dates["status_as_of_date"].to_list() == [override]
     latest = query(warehouse_path, "select max(registration_date) as day from raw.customers")
     assert latest["day"].item() <= override
     # The raw checks measured registrations against the same date, and passed.
     registrations = [
-        e for e in result.get_asset_check_evaluations()
+        e
+        for e in result.get_asset_check_evaluations()
         if e.check_name == "registration_dates_within_two_years"
     ]
     assert [e.passed for e in registrations] == [True]
@@ -255,5 +262,7 @@ def test_make_run_backfills_the_total_and_make_daily_replaces_yesterday(
     assert counts.row(0) == (300, 300)
     # The nightly run is as of the tick's date: today, the end of yesterday's partition.
     today = yesterday + timedelta(days=1)
-    status_dates = query(warehouse_path, "select distinct status_as_of_date from marts.dim_customers")
+    status_dates = query(
+        warehouse_path, "select distinct status_as_of_date from marts.dim_customers"
+    )
     assert status_dates["status_as_of_date"].to_list() == [today]

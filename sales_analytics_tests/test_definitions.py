@@ -96,7 +96,9 @@ def test_every_asset_is_partitioned_by_the_one_daily_definition_and_backfills_in
     specs = 0
     for assets_def in definitions.assets:
         # A range of days is one run of each definition (one dbt build for all the models).
-        assert assets_def.backfill_policy == dg.BackfillPolicy.single_run(), assets_def.node_def.name
+        assert assets_def.backfill_policy == dg.BackfillPolicy.single_run(), (
+            assets_def.node_def.name
+        )
         for spec in assets_def.specs:
             assert spec.partitions_def == expected, spec.key.to_user_string()
             specs += 1

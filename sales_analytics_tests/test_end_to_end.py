@@ -170,14 +170,8 @@ def test_dbt_materializations_carry_row_counts(built):
     days = {(AS_OF - timedelta(days=n)).isoformat() for n in range(1, DAYS + 1)}
     # Each day of fct_transactions carries that day's rows; the models rebuilt whole carry the
     # table's rows on each day of the run.
-    per_day = (
-        tables["marts.fct_transactions"]
-        .group_by("transaction_date")
-        .agg(n=pl.len())
-    )
-    expected = dict.fromkeys(days, 0) | {
-        day.isoformat(): n for day, n in per_day.iter_rows()
-    }
+    per_day = tables["marts.fct_transactions"].group_by("transaction_date").agg(n=pl.len())
+    expected = dict.fromkeys(days, 0) | {day.isoformat(): n for day, n in per_day.iter_rows()}
     assert counts["marts/fct_transactions"] == expected
     assert sum(expected.values()) == TRANSACTIONS
     assert counts["marts/dim_customers"] == dict.fromkeys(days, CUSTOMERS)

@@ -38,9 +38,7 @@ DBT_OP = "dbt_build"
 
 
 def definitions() -> dg.Definitions:
-    return build_definitions(
-        dataclasses.replace(Settings.from_env(), history_start=HISTORY.start)
-    )
+    return build_definitions(dataclasses.replace(Settings.from_env(), history_start=HISTORY.start))
 
 
 def run_warehouse_job(

@@ -40,7 +40,9 @@ def test_make_run_builds_the_warehouse_and_prints_the_summary(warehouse_path, ca
         ("Parquet", settings.parquet_dir),
         ("dashboard", settings.dashboard_path),
     ]
-    assert [line.split() for line in outputs] == [[*label.split(), str(path)] for label, path in expected]
+    assert [line.split() for line in outputs] == [
+        [*label.split(), str(path)] for label, path in expected
+    ]
     assert all(path.exists() for _, path in expected)
 
 
