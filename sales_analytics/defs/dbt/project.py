@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import shutil
 import sys
-from pathlib import Path
-
 from functools import cached_property
 from importlib.metadata import version
+from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging.version import Version
