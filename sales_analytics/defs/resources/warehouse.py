@@ -14,6 +14,7 @@ from pydantic import Field
 
 from sales_analytics.core.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
 from sales_analytics.core.sql import qualified_name
+from sales_analytics.defs.partitions import AS_OF_TAG
 from sales_analytics.defs.raw.config import InvalidRunConfig, run_config_problems
 from sales_analytics.defs.resources.duckdb_client import (
     RowWindow,
@@ -136,7 +137,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         # Resources are set up once, before the run's first step (in-process executor): the
         # writer refuses a run whose raw config would fail midway, before anything is written.
         run = context.run
-        problems = run_config_problems(run.run_config) if run is not None else []
+        problems = (
+            run_config_problems(run.run_config, run.tags.get(AS_OF_TAG)) if run is not None else []
+        )
         if problems:
             raise InvalidRunConfig(
                 "the run's config is invalid, nothing was written: " + "; ".join(problems)
