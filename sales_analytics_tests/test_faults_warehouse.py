@@ -2,7 +2,6 @@
 not a database, a folder that cannot be created, and bad settings. Each fails with a message that
 names the file or the setting and leaves what was there untouched."""
 
-import subprocess
 import time
 from datetime import date
 
@@ -10,9 +9,9 @@ import duckdb
 import pytest
 
 from sales_analytics.cli import run
+from sales_analytics.core.settings import Settings
 from sales_analytics.definitions import build_definitions
 from sales_analytics.defs.automation.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
-from sales_analytics.core.settings import PROJECT_ROOT, Settings
 from sales_analytics_tests.test_warehouse_access import hold
 
 pytestmark = pytest.mark.faults
@@ -96,14 +95,6 @@ def test_bad_settings_fail_before_any_write(
     assert run.main(ARGS) == 2
     assert message in capsys.readouterr().err
     assert not warehouse_path.exists()
-
-
-def test_the_ui_binds_to_loopback_only():
-    dry_run = subprocess.run(
-        ["make", "-n", "dev"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
-    ).stdout
-    (command,) = [line for line in dry_run.splitlines() if " dev " in f"{line} "]
-    assert "dagster dev --host 127.0.0.1 " in command
 
 
 def bad_as_of(run_config: dict) -> None:
