@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
+from sales_analytics.cli.dbt_manifest import ensure_manifest
 from sales_analytics.cli.instance import prepare_dagster_home
 from sales_analytics.core.settings import PROJECT_ROOT
 
@@ -49,6 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, options = parser.parse_known_args(argv)
     if options and args.command not in FORWARDING:
         parser.error(f"unrecognized arguments for {args.command}: {' '.join(options)}")
+    if args.command == "dashboard":
+        from sales_analytics.cli import dashboard
+
+        return dashboard.main()
+    # Importing the definitions needs the dbt manifest (a fresh clone has none).
+    ensure_manifest()
     if args.command == "run":
         from sales_analytics.cli import run
 
@@ -63,10 +70,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sales_analytics.cli import dev
 
         return dev.main()
-    if args.command == "dashboard":
-        from sales_analytics.cli import dashboard
-
-        return dashboard.main()
     # The benchmark is a module of the checkout, beside the package: run it from there.
     bench = [sys.executable, "-m", "benchmarks.bench", *options]
     return subprocess.run(bench, cwd=PROJECT_ROOT).returncode
