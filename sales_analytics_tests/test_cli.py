@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from sales_analytics.cli.dbt_manifest import manifest_is_current
 from sales_analytics.cli.dev import InvalidPort, dev_environment, scripts_folder, ui_port
 from sales_analytics.cli.instance import INSTANCE_YAML, prepare_dagster_home
 
@@ -215,22 +214,3 @@ def test_dev_serves_the_ui_on_loopback_with_a_new_instance(tmp_path):
     output = process.stdout.read()
     assert f"Dagster UI: http://127.0.0.1:{port}" in output
     assert "SupersessionWarning" not in output
-
-
-def test_the_manifest_is_parsed_again_when_a_model_changed(tmp_path):
-    project = tmp_path / "dbt"
-    (project / "models").mkdir(parents=True)
-    (project / "target").mkdir()
-    model = project / "models" / "m.sql"
-    model.write_text("select 1")
-    manifest = project / "target" / "manifest.json"
-    assert not manifest_is_current(project, manifest)
-    manifest.write_text("{}")
-    os.utime(model, (1_000, 1_000))
-    assert manifest_is_current(project, manifest)
-    # Generated files never make it stale.
-    (project / "target" / "compiled.sql").write_text("select 1")
-    assert manifest_is_current(project, manifest)
-    model.write_text("select 2")
-    os.utime(manifest, (500, 500))
-    assert not manifest_is_current(project, manifest)

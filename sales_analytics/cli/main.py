@@ -8,7 +8,6 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from sales_analytics.cli.dbt_manifest import ensure_manifest
 from sales_analytics.cli.instance import prepare_dagster_home
 from sales_analytics.core.settings import PROJECT_ROOT
 
@@ -54,8 +53,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sales_analytics.cli import dashboard
 
         return dashboard.main()
-    # Importing the definitions needs the dbt manifest (a fresh clone has none).
-    ensure_manifest()
     if args.command == "run":
         from sales_analytics.cli import run
 
