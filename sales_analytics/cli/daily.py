@@ -12,7 +12,12 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sales_analytics.cli.report import logging_config, project_instance, report
+from sales_analytics.cli.report import (
+    dbt_output_hidden,
+    logging_config,
+    project_instance,
+    report,
+)
 from sales_analytics.core.settings import Settings, SettingsError
 from sales_analytics.defs.automation.schedules import NIGHTLY_SCHEDULE
 
@@ -48,13 +53,14 @@ def main() -> int:
     schedule = definitions.resolve_schedule_def(NIGHTLY_SCHEDULE)
     job = definitions.resolve_job_def(request.job_name or schedule.job_name)
     run_config = {**(request.run_config or {}), **logging_config()}
-    result = job.execute_in_process(
-        run_config=run_config,
-        partition_key=request.partition_key,
-        tags=request.tags,
-        instance=instance,
-        raise_on_error=False,
-    )
+    with dbt_output_hidden():
+        result = job.execute_in_process(
+            run_config=run_config,
+            partition_key=request.partition_key,
+            tags=request.tags,
+            instance=instance,
+            raise_on_error=False,
+        )
     return report(result, settings, definitions)
 
 

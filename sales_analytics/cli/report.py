@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -29,10 +31,25 @@ def warehouse_tables(definitions: dg.Definitions) -> list[str]:
     return sorted(tables, key=lambda name: (order.get(name.split(".")[0], 3), name))
 
 
+def verbose() -> bool:
+    return os.environ.get(VERBOSE, "").strip() not in ("", "0")
+
+
 def logging_config() -> dict:
     """One line per step at INFO; Dagster's DEBUG event log only with VERBOSE=1."""
-    level = "DEBUG" if os.environ.get(VERBOSE, "").strip() not in ("", "0") else "INFO"
-    return {"loggers": {"console": {"config": {"log_level": level}}}}
+    return {"loggers": {"console": {"config": {"log_level": "DEBUG" if verbose() else "INFO"}}}}
+
+
+@contextlib.contextmanager
+def dbt_output_hidden() -> Iterator[None]:
+    """dbt's own log lines (which dagster-dbt copies to stdout, and the UI keeps as the step's
+    compute log) stay out of the terminal unless VERBOSE=1; a failed model still reaches the
+    summary through its step's error."""
+    if verbose():
+        yield
+        return
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
 
 
 def table_row_counts(database: Path, tables: Sequence[str]) -> dict[str, int | None]:

@@ -16,7 +16,12 @@ from typing import Any
 
 import dagster as dg
 
-from sales_analytics.cli.report import logging_config, project_instance, report
+from sales_analytics.cli.report import (
+    dbt_output_hidden,
+    logging_config,
+    project_instance,
+    report,
+)
 from sales_analytics.core.days import DayWindow, history_window, resolve_history_start, today_in
 from sales_analytics.core.settings import Settings, SettingsError
 from sales_analytics.defs.automation.jobs import SALES_ANALYTICS_JOB
@@ -137,12 +142,13 @@ def rebuild_warehouse(
         seed=seed,
     )
     job = definitions.resolve_job_def(SALES_ANALYTICS_JOB)
-    result = job.execute_in_process(
-        run_config=run_config,
-        instance=instance,
-        tags=partition_range_tags(window),
-        raise_on_error=False,
-    )
+    with dbt_output_hidden():
+        result = job.execute_in_process(
+            run_config=run_config,
+            instance=instance,
+            tags=partition_range_tags(window),
+            raise_on_error=False,
+        )
     return result, definitions
 
 

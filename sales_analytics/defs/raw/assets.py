@@ -91,26 +91,35 @@ def build_raw_assets(
     """The three raw assets, daily-partitioned from `first_day` in `timezone`, retried
     `retry_count` times `retry_delay_seconds` apart."""
     days = daily_partitions(first_day, timezone)
-    raw_asset = {
-        "key_prefix": "raw",
-        "group_name": "raw",
-        "owners": RAW_OWNERS,
+    step = {
         "partitions_def": days,
         # A range of days is one run: customers and products once, transactions day by day.
         "backfill_policy": dg.BackfillPolicy.single_run(),
         "retry_policy": extraction_retry_policy(retry_count, retry_delay_seconds),
     }
 
-    @dg.asset(
-        **raw_asset,
-        kinds={"python", "duckdb"},
-        metadata=raw_table_metadata("customers"),
+    def raw_out(table: str, description: str, **metadata: object) -> dict[str, dg.AssetOut]:
+        return {
+            table: dg.AssetOut(
+                key=["raw", table],
+                description=description,
+                group_name="raw",
+                owners=RAW_OWNERS,
+                kinds={"python", "duckdb"},
+                metadata={**raw_table_metadata(table), **metadata},
+            )
+        }
+
+    @dg.multi_asset(
+        name="raw__customers",
+        outs=raw_out(
+            "customers",
+            "One row per synthetic customer (Faker, seeded): stable IDs CUST-000001.., a"
+            " segment and a US address; rebuilt whole in every run that selects it.",
+        ),
+        **step,
     )
-    def customers(
-        context: dg.AssetExecutionContext, config: CustomersConfig
-    ) -> dg.Output[pl.DataFrame]:
-        """One row per synthetic customer (Faker, seeded): stable IDs CUST-000001.., a segment and
-        a US address. The whole table is rebuilt in every run that selects it."""
+    def customers(context: dg.AssetExecutionContext, config: CustomersConfig):
         as_of = run_as_of(context)
         frame = generate_customers(
             config.count, seed=config.seed, as_of=as_of, loaded_at=load_timestamp()
@@ -118,17 +127,17 @@ def build_raw_assets(
         context.log.info(f"raw/customers: {frame.height:,} customers as of {as_of}")
         return dg.Output(frame, metadata=whole_table_metadata(frame))
 
-    @dg.asset(
-        **raw_asset,
-        kinds={"python", "duckdb"},
-        metadata=raw_table_metadata("products"),
+    @dg.multi_asset(
+        name="raw__products",
+        outs=raw_out(
+            "products",
+            "One row per product from the Fake Store API, validated; the built-in 20-product"
+            " catalog when the API is switched off (SALES_ANALYTICS_OFFLINE=1) or unreachable"
+            " after retries.",
+        ),
+        **step,
     )
-    def products(
-        context: dg.AssetExecutionContext, fakestore: FakeStoreResource
-    ) -> dg.Output[pl.DataFrame]:
-        """One row per product from the Fake Store API, validated; the built-in 20-product
-        catalog when the API is switched off (SALES_ANALYTICS_OFFLINE=1) or unreachable after
-        retries."""
+    def products(context: dg.AssetExecutionContext, fakestore: FakeStoreResource):
         try:
             if fakestore.offline:
                 payload, source = offline_catalog(), "offline_catalog"
@@ -146,26 +155,31 @@ def build_raw_assets(
         context.log.info(f"raw/products: {frame.height} products from {source}")
         return dg.Output(frame, metadata={**whole_table_metadata(frame), "source": source})
 
-    @dg.asset(
-        **raw_asset,
-        kinds={"python", "duckdb"},
+    @dg.multi_asset(
+        name="raw__transactions",
+        outs=raw_out(
+            "transactions",
+            "One row per sales transaction of the run's days; customer and product IDs drawn"
+            " from raw.customers and raw.products. A day's rows are the same whenever it is"
+            " generated (but extracted_at, the load time).",
+            # The IO manager replaces the rows of the run's days only.
+            partition_expr="transaction_date",
+        ),
         ins={
-            "customers": dg.AssetIn(metadata={"columns": ["customer_id"]}),
-            "products": dg.AssetIn(metadata={"columns": ["id", "title", "category", "price"]}),
+            "customers": dg.AssetIn(["raw", "customers"], metadata={"columns": ["customer_id"]}),
+            "products": dg.AssetIn(
+                ["raw", "products"], metadata={"columns": ["id", "title", "category", "price"]}
+            ),
         },
-        # The IO manager replaces the rows of the run's days only: transaction_date in the window.
-        metadata={**raw_table_metadata("transactions"), "partition_expr": "transaction_date"},
+        **step,
     )
     def transactions(
         context: dg.AssetExecutionContext,
         config: TransactionsConfig,
         customers: pl.DataFrame,
         products: pl.DataFrame,
-    ) -> FrameBatches:
-        """One row per sales transaction of the run's days; customer and product IDs drawn from
-        raw.customers and raw.products. A day's rows are the same whenever it is generated
-        (except extracted_at, the load time). Written in batches of days, so a backfill of any
-        length needs the memory of one batch."""
+    ):
+        # Written in batches of days, so a backfill of any length needs the memory of one batch.
         window = run_window(context)
         volume = {"count": config.count, "days": config.days}
         options = {
@@ -181,8 +195,10 @@ def build_raw_assets(
         )
         batches = transaction_batches(window.start, window.end, **volume, **options)
         no_rows = generate_day_transactions(window.start, 0, **options)
-        return FrameBatches(
-            batches=logged_progress(batches, total_rows, context.log), schema=no_rows.schema
+        return dg.Output(
+            FrameBatches(
+                batches=logged_progress(batches, total_rows, context.log), schema=no_rows.schema
+            )
         )
 
     return [customers, products, transactions]
