@@ -231,5 +231,5 @@ def test_the_schedule_tick_runs_yesterday_under_the_daemon(
 
 
 def test_the_code_location_has_the_project_name(servers: DagsterServers) -> None:
-    location, _repository = servers.client.location()
+    location, _repository = servers.client.location
     assert location == "sales_analytics"
