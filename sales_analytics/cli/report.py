@@ -11,9 +11,11 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from sales_analytics.cli.instance import prepare_dagster_home
 from sales_analytics.core.alerts import CheckOutcome
 from sales_analytics.core.settings import Settings
 from sales_analytics.core.sql import qualified_name
+from sales_analytics.defs.automation.sensors import failure_message
 
 TABLE_NAME = "dagster/table_name"
 VERBOSE = "VERBOSE"
@@ -97,9 +99,7 @@ def check_outcomes(result: dg.ExecuteInProcessResult) -> list[CheckOutcome]:
 def step_failures(result: dg.ExecuteInProcessResult) -> list[str]:
     """Each failed step with the message of its failure."""
     return [
-        f"{event.step_key}: {event.step_failure_data.error.message.strip().splitlines()[0]}"
-        if event.step_failure_data and event.step_failure_data.error
-        else f"{event.step_key}: {event.message}"
+        f"{event.step_key}: {failure_message(event).splitlines()[0]}"
         for event in result.all_events
         if event.is_step_failure
     ]
@@ -170,10 +170,9 @@ def report(
 
 
 def project_instance() -> dg.DagsterInstance | None:
-    """The instance in DAGSTER_HOME (created when missing), so runs show in the UI; None (an
-    ephemeral instance) when DAGSTER_HOME is unset."""
-    home = os.getenv("DAGSTER_HOME")
-    if not home:
+    """The instance in DAGSTER_HOME (created with its dagster.yaml when missing), so runs show in
+    the UI; None (an ephemeral instance) when DAGSTER_HOME is unset."""
+    if not os.getenv("DAGSTER_HOME"):
         return None
-    Path(home).mkdir(parents=True, exist_ok=True)
+    prepare_dagster_home()
     return dg.DagsterInstance.get()

@@ -42,7 +42,9 @@ def today_in(timezone: str) -> date:
     return datetime.now(ZoneInfo(timezone)).date()
 
 
-def resolve_history_start(history_start: date | None, timezone: str, today: date | None = None) -> date:
+def resolve_history_start(
+    history_start: date | None, timezone: str, today: date | None = None
+) -> date:
     """The first daily partition: `history_start` when set, else DEFAULT_HISTORY_DAYS before
     today in `timezone`."""
     if history_start is not None:

@@ -22,5 +22,6 @@ def build_nightly_schedule(nightly_job: Any) -> Any:
         description="Every night at 02:00: yesterday's transactions and everything downstream.",
     )
 
+
 # The same time as a cron string, for messages that say when the next nightly run comes.
 NIGHTLY_CRON = f"0 {NIGHTLY_HOUR} * * *"

@@ -91,10 +91,14 @@ def root_error(error: Any) -> str:
     return re.sub(r"^[\w.]+\.(\w+: )", r"\1", error.message.strip())
 
 
-def event_error(event: dg.DagsterEvent) -> str | None:
-    """The root error a step or run failure event carries, else its message."""
+def failure_message(event: dg.DagsterEvent) -> str:
+    """What went wrong in a failed step or run: the error raised under Dagster's wrappers, else
+    the event's message."""
     data = event.step_failure_data if event.is_step_failure else event.job_failure_data
-    return root_error(data.error) if data.error is not None else event.message
+    error = data.error if data is not None else None
+    if error is None:
+        return event.message or "failed"
+    return root_error(error)
 
 
 def run_report(
@@ -117,8 +121,8 @@ def run_report(
     if isinstance(context, dg.RunFailureSensorContext):
         for event in context.get_step_failure_events():
             failed_steps.append(event.step_key or "?")
-            error = error or event_error(event)
-        error = error or event_error(context.failure_event)
+            error = error or failure_message(event)
+        error = error or failure_message(context.failure_event)
     records = run_events(context.instance, run)
     checks, checks_not_run = check_outcomes(records, check_keys)
     return RunReport(

@@ -14,10 +14,10 @@ from sales_analytics.core.publish import (
     export_parquet,
     publish_serving_copy,
 )
+from sales_analytics.defs.automation.schedules import NIGHTLY_CRON
 from sales_analytics.defs.resources.bi import BiOutputs
 from sales_analytics.defs.resources.calendar import RunCalendar
 from sales_analytics.defs.resources.warehouse import Warehouse
-from sales_analytics.defs.automation.schedules import NIGHTLY_CRON
 
 BI_OWNERS = ["team:analytics-engineering"]
 
@@ -116,7 +116,6 @@ def build_bi_assets(
             }
         )
 
-
     @dg.asset(**BI_ASSET, kinds={"parquet"}, output_required=False)
     def parquet_exports(
         context: dg.AssetExecutionContext,
@@ -144,7 +143,6 @@ def build_bi_assets(
             }
         )
 
-
     @dg.asset(**BI_ASSET, kinds={"html"})
     def dashboard(warehouse: Warehouse, bi: BiOutputs) -> dg.MaterializeResult:
         """The three-page dashboard (Sales Overview, Customer Analysis, Product Performance) as one
@@ -164,6 +162,5 @@ def build_bi_assets(
                 },
             }
         )
-
 
     return [serving_copy, parquet_exports, dashboard]

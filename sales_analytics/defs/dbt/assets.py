@@ -53,13 +53,20 @@ def environment(variables: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def output_unique_id(event: Any) -> str | None:
+    """The dbt unique id of a model's Output event, None for any other event."""
+    if not isinstance(event, dg.Output):
+        return None
+    unique_id = event.metadata.get("unique_id")
+    return unique_id.value if unique_id is not None else None
+
+
 def daily_model_ids(manifest: Mapping[str, Any]) -> dict[str, str]:
     """The incremental models (replaced day by day) and the column that holds their day."""
     return {
         unique_id: DAY_COLUMN
         for unique_id, node in manifest["nodes"].items()
-        if node["resource_type"] == "model"
-        and node["config"].get("materialized") == "incremental"
+        if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
     }
 
 
@@ -89,20 +96,20 @@ def build_dbt_assets(first_day: date, timezone: str, freshness_hours: float) -> 
             invocation = dbt.cli(["build"], context=context, target_path=RUN_TARGET_PATH)
         # dbt holds the DuckDB file until it exits, so sizes are read once the build is over.
         events = list(invocation.stream())
-        daily = daily_model_ids(invocation.manifest)
         manifest = invocation.manifest
+        daily = daily_model_ids(manifest)
         with warehouse.connect() as connection:
-            # Each day's own count, recorded before the model's output is yielded: metadata added
-            # for an output Dagster has already handled is lost.
-            for unique_id, day_column in daily.items():
-                key = translator.get_asset_spec(manifest, unique_id, None).key
-                if key not in context.selected_asset_keys:
-                    continue
-                node = manifest["nodes"][unique_id]
-                for day, rows in rows_per_day(connection, node, day_column, window).items():
-                    context.add_asset_metadata(
-                        {"dagster/row_count": rows}, asset_key=key, partition_key=day
-                    )
-            yield from with_relation_metadata(events, manifest, connection, daily)
+            for event in with_relation_metadata(events, manifest, connection, daily):
+                unique_id = output_unique_id(event)
+                if unique_id in daily:
+                    # Each day's own rows on its partition; set before the output is handled.
+                    node = manifest["nodes"][unique_id]
+                    key = translator.get_asset_spec(manifest, unique_id, None).key
+                    day_rows = rows_per_day(connection, node, daily[unique_id], window)
+                    for day, rows in day_rows.items():
+                        context.add_asset_metadata(
+                            {"dagster/row_count": rows}, asset_key=key, partition_key=day
+                        )
+                yield event
 
     return dbt_build

@@ -119,9 +119,7 @@ def build_raw_assets(
         ),
         **step,
     )
-    def customers(
-        context: dg.AssetExecutionContext, config: CustomersConfig
-    ):
+    def customers(context: dg.AssetExecutionContext, config: CustomersConfig):
         as_of = run_as_of(context)
         frame = generate_customers(
             config.count, seed=config.seed, as_of=as_of, loaded_at=load_timestamp()
@@ -139,9 +137,7 @@ def build_raw_assets(
         ),
         **step,
     )
-    def products(
-        context: dg.AssetExecutionContext, fakestore: FakeStoreResource
-    ):
+    def products(context: dg.AssetExecutionContext, fakestore: FakeStoreResource):
         try:
             if fakestore.offline:
                 payload, source = offline_catalog(), "offline_catalog"
