@@ -18,10 +18,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from sales_analytics.core import settings
-from sales_analytics.defs.partitions import DayWindow
 from sales_analytics.cli.run import rebuild_warehouse
+from sales_analytics.core import settings
 from sales_analytics.core.settings import Settings
+from sales_analytics.defs.partitions import DayWindow
 
 AS_OF = date(2026, 1, 31)
 BI_ASSET_KEYS = [

@@ -18,10 +18,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from sales_analytics.defs.bi.assets import next_nightly_run
 from sales_analytics.core.publish import MART_TABLES, is_powerbi_type
-from sales_analytics.defs.resources.bi import BiOutputs
 from sales_analytics.core.settings import BI_PATH, PROJECT_ROOT
+from sales_analytics.defs.bi.assets import next_nightly_run
+from sales_analytics.defs.resources.bi import BiOutputs
 from sales_analytics_tests.bi.conftest import (
     BI_ASSET_KEYS,
     CLIENT_SCRIPT,

@@ -1,35 +1,46 @@
 """BI publishing downstream of the marts: the serving copy and Parquet files for Power BI, and the
-HTML dashboard. They read the warehouse read-only and write only their own files."""
+HTML dashboard. They read the warehouse read-only and write only their own files.
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+Built at load time by build_bi_assets, with the run's partitions: a run's partition window is the
+days it rebuilt, and the serving copy and Parquet files rewrite those days only.
+"""
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from sales_analytics.core.dashboard import build_dashboard, format_kpi
 from sales_analytics.core.publish import (
+    MARTS_SCHEMA,
     SERVING_STORAGE_VERSION,
     PublishOutcome,
     export_parquet,
     publish_serving_copy,
 )
+from sales_analytics.defs.automation.schedules import NIGHTLY_CRON
 from sales_analytics.defs.resources.bi import BiOutputs
 from sales_analytics.defs.resources.calendar import RunCalendar
 from sales_analytics.defs.resources.warehouse import Warehouse
-from sales_analytics.defs.automation.schedules import NIGHTLY_CRON
 
+# The marts as main's definitions name them today; the lead's definitions pass the list derived
+# from the dbt manifest to build_bi_assets instead.
 MART_KEYS = [
-    dg.AssetKey(["marts", "dim_customers"]),
-    dg.AssetKey(["marts", "dim_products"]),
-    dg.AssetKey(["marts", "fct_transactions"]),
+    dg.AssetKey([MARTS_SCHEMA, "dim_customers"]),
+    dg.AssetKey([MARTS_SCHEMA, "dim_products"]),
+    dg.AssetKey([MARTS_SCHEMA, "fct_transactions"]),
 ]
-BI_ASSET = {
-    "key_prefix": "bi",
-    "group_name": "bi",
-    "deps": MART_KEYS,
-    "owners": ["team:analytics-engineering"],
-}
+OWNERS = ["team:analytics-engineering"]
+
+
+def run_days(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
+    """The days the run rebuilt (its partition window, end excluded), None for a run without
+    partitions (then everything is published)."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return None
+    window = context.partition_time_window
+    return window.start.date(), window.end.date()
 
 
 def next_nightly_run(now: datetime, timezone: str) -> datetime:
@@ -51,6 +62,8 @@ def table_metadata(outcome: PublishOutcome) -> dict[str, dg.MetadataValue]:
             dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in table.columns])
         )
     metadata["publish_seconds"] = dg.MetadataValue.float(round(outcome.seconds, 3))
+    metadata["mode"] = dg.MetadataValue.text(outcome.mode)
+    metadata["rewritten"] = dg.MetadataValue.json(list(outcome.rewritten))
     return metadata
 
 
@@ -83,84 +96,115 @@ def not_replaced_report(
     )
 
 
-@dg.asset(**BI_ASSET, kinds={"duckdb"}, output_required=False)
-def serving_copy(
-    context: dg.AssetExecutionContext,
-    warehouse: Warehouse,
-    bi: BiOutputs,
-    calendar: RunCalendar,
-) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
-    """The three marts in their own DuckDB file for Power BI (ODBC) and other readers, in a storage
-    version DuckDB 1.4 opens. Built aside and swapped in atomically; readers that hold the old copy
-    keep it. A read-write connection holding the copy defers the swap to the next run: the step
-    still succeeds, and records an observation instead of a materialization."""
-    with warehouse.connect() as source:
-        outcome = publish_serving_copy(
-            source,
-            bi.serving_file,
-            attempts=bi.swap_attempts,
-            retry_wait_seconds=bi.swap_retry_seconds,
+def build_bi_assets(
+    partitions_def: dg.PartitionsDefinition | None, mart_keys: Sequence[dg.AssetKey]
+) -> list[dg.AssetsDefinition]:
+    """The serving copy, the Parquet files and the dashboard, downstream of `mart_keys`, with the
+    run's partitions so that a range of days is one run that publishes those days once."""
+    tables = [key.path[-1] for key in mart_keys]
+    bi_asset = {
+        "key_prefix": "bi",
+        "group_name": "bi",
+        "deps": list(mart_keys),
+        "owners": OWNERS,
+    }
+    if partitions_def is not None:
+        # A range of days is one run that publishes them once, like the dbt build before it.
+        bi_asset |= {
+            "partitions_def": partitions_def,
+            "backfill_policy": dg.BackfillPolicy.single_run(),
+        }
+
+    @dg.asset(**bi_asset, kinds={"duckdb"}, output_required=False)
+    def serving_copy(
+        context: dg.AssetExecutionContext,
+        warehouse: Warehouse,
+        bi: BiOutputs,
+        calendar: RunCalendar,
+    ) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
+        """The marts in their own DuckDB file for Power BI (ODBC) and other readers, in a storage
+        version DuckDB 1.4 opens, with the marts' column types. A run updates the previous copy
+        with the days it rebuilt (and the dimensions whole) aside, then swaps it in atomically;
+        readers that hold the old copy keep it. A read-write connection holding the copy defers
+        the swap to the next run: the step still succeeds, and records an observation instead of
+        a materialization."""
+        with warehouse.connect() as source:
+            outcome = publish_serving_copy(
+                source,
+                bi.serving_file,
+                tables=tables,
+                window=run_days(context),
+                attempts=bi.swap_attempts,
+                retry_wait_seconds=bi.swap_retry_seconds,
+            )
+        if not outcome.replaced:
+            yield not_replaced_report(context, outcome, calendar)
+            return
+        context.log.info(
+            f"published {bi.serving_file} in {outcome.seconds:.2f}s ({outcome.mode},"
+            f" {len(outcome.rewritten)} days of facts rewritten)"
         )
-    if not outcome.replaced:
-        yield not_replaced_report(context, outcome, calendar)
-        return
-    context.log.info(f"published {bi.serving_file} in {outcome.seconds:.2f}s")
-    yield dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(bi.serving_file)),
-            "storage_version": SERVING_STORAGE_VERSION,
-            **table_metadata(outcome),
-        }
-    )
-
-
-@dg.asset(**BI_ASSET, kinds={"parquet"}, output_required=False)
-def parquet_exports(
-    context: dg.AssetExecutionContext,
-    warehouse: Warehouse,
-    bi: BiOutputs,
-    calendar: RunCalendar,
-) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
-    """One Parquet file per mart (dim_customers, dim_products, fct_transactions) for Power BI's
-    Parquet connector; each written aside and swapped in atomically."""
-    with warehouse.connect() as source:
-        outcome = export_parquet(
-            source,
-            bi.parquet_folder,
-            attempts=bi.swap_attempts,
-            retry_wait_seconds=bi.swap_retry_seconds,
+        yield dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(bi.serving_file)),
+                "storage_version": SERVING_STORAGE_VERSION,
+                **table_metadata(outcome),
+            }
         )
-    if not outcome.replaced:
-        yield not_replaced_report(context, outcome, calendar)
-        return
-    yield dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(bi.parquet_folder)),
-            "files": [str(swap.path) for swap in outcome.swaps],
-            **table_metadata(outcome),
-        }
-    )
+
+    @dg.asset(**bi_asset, kinds={"parquet"}, output_required=False)
+    def parquet_exports(
+        context: dg.AssetExecutionContext,
+        warehouse: Warehouse,
+        bi: BiOutputs,
+        calendar: RunCalendar,
+    ) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
+        """The marts as Parquet for Power BI's Parquet and Folder connectors, with the marts' column
+        types: one file per dimension, and the fact table in monthly hive-style folders
+        (fct_transactions/transaction_month=YYYY-MM-01/) of which a run rewrites the months its
+        days fall in. Each file written aside and swapped in atomically."""
+        with warehouse.connect() as source:
+            outcome = export_parquet(
+                source,
+                bi.parquet_folder,
+                tables=tables,
+                window=run_days(context),
+                attempts=bi.swap_attempts,
+                retry_wait_seconds=bi.swap_retry_seconds,
+            )
+        if not outcome.replaced:
+            yield not_replaced_report(context, outcome, calendar)
+            return
+        yield dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(bi.parquet_folder)),
+                "files": [str(swap.path) for swap in outcome.swaps],
+                **table_metadata(outcome),
+            }
+        )
+
+    @dg.asset(**bi_asset, kinds={"html"})
+    def dashboard(warehouse: Warehouse, bi: BiOutputs) -> dg.MaterializeResult:
+        """The three-page dashboard (Sales Overview, Customer Analysis, Product Performance) as one
+        self-contained HTML file that opens from disk with no network, with working slicers."""
+        with warehouse.connect() as source:
+            outcome = build_dashboard(source, bi.dashboard_file)
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(outcome.path)),
+                "url": dg.MetadataValue.url(outcome.path.resolve().as_uri()),
+                "size_kb": dg.MetadataValue.float(round(outcome.size_bytes / 1024, 1)),
+                "transactions": dg.MetadataValue.int(outcome.transactions),
+                "build_seconds": dg.MetadataValue.float(round(outcome.seconds, 3)),
+                **{
+                    f"kpi/{key}": dg.MetadataValue.text(format_kpi(key, value))
+                    for key, value in outcome.kpis.items()
+                },
+            }
+        )
+
+    return [serving_copy, parquet_exports, dashboard]
 
 
-@dg.asset(**BI_ASSET, kinds={"html"})
-def dashboard(warehouse: Warehouse, bi: BiOutputs) -> dg.MaterializeResult:
-    """The three-page dashboard (Sales Overview, Customer Analysis, Product Performance) as one
-    self-contained HTML file that opens from disk with no network, with working slicers."""
-    with warehouse.connect() as source:
-        outcome = build_dashboard(source, bi.dashboard_file)
-    return dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(outcome.path)),
-            "url": dg.MetadataValue.url(outcome.path.resolve().as_uri()),
-            "size_kb": dg.MetadataValue.float(round(outcome.size_bytes / 1024, 1)),
-            "transactions": dg.MetadataValue.int(outcome.transactions),
-            "build_seconds": dg.MetadataValue.float(round(outcome.seconds, 3)),
-            **{
-                f"kpi/{key}": dg.MetadataValue.text(format_kpi(key, value))
-                for key, value in outcome.kpis.items()
-            },
-        }
-    )
-
-
-bi_assets = [serving_copy, parquet_exports, dashboard]
+# What main's definitions.py assembles until it calls build_bi_assets with the run's partitions.
+bi_assets = build_bi_assets(None, MART_KEYS)
