@@ -224,3 +224,16 @@ def test_names_shared_by_two_ids_get_the_id_in_chart_labels() -> None:
         "Cup",
         "Mug (#3)",
     ]
+
+
+def test_the_vega_bundle_is_built_once_and_kept(tmp_path) -> None:
+    from sales_analytics.core.dashboard import vega_bundle
+
+    built = vega_bundle(tmp_path)
+    (cached,) = tmp_path.iterdir()
+    assert cached.read_text("utf-8") == built
+    assert "vega" in built.lower()
+    cached.write_text("/* what the next build reads */", encoding="utf-8")
+    vega_bundle.cache_clear()
+    assert vega_bundle(tmp_path) == "/* what the next build reads */"
+    vega_bundle.cache_clear()
