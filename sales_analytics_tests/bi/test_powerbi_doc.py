@@ -4,12 +4,13 @@ path it names is what the session's run wrote, and it defines a measure for ever
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from sales_analytics.core.dashboard import KPIS, PAGES
-from sales_analytics.core.publish import MART_TABLES, MONTH_KEY
+from sales_analytics.core.publish import MART_TABLES
 from sales_analytics.core.settings import (
     BI_PATH,
     DEFAULT_BI_PATH,
@@ -80,12 +81,8 @@ def test_the_parquet_columns_match_too(
     import pyarrow.parquet as pq
 
     for table in MART_TABLES:
-        files = sorted(bi_run.parquet_dir.glob(f"{table}.parquet")) or sorted(
-            (bi_run.parquet_dir / table).glob("*/*.parquet")
-        )
-        assert files, table
-        for path in files:
-            assert pq.read_schema(path).names == list(written_columns[table]), path
+        schema = pq.read_schema(bi_run.parquet_dir / f"{table}.parquet")
+        assert schema.names == list(written_columns[table]), table
 
 
 def test_every_kpi_card_has_a_measure(doc: str) -> None:
@@ -99,31 +96,10 @@ def test_every_kpi_card_has_a_measure(doc: str) -> None:
 
 
 def test_paths_and_files_named_are_the_defaults(doc: str, bi_run: BiRun) -> None:
-    """The doc names each dimension's file and the fact table's folder of monthly files (for
-    Power BI's Folder connector), and the run wrote exactly those."""
     assert f"`{DEFAULT_BI_PATH}` (`{BI_PATH}`)" in doc
-    published = sorted(path.name for path in bi_run.parquet_dir.iterdir())
-    documented = []
     for table in MART_TABLES:
-        if (bi_run.parquet_dir / table).is_dir():
-            assert f"`{DEFAULT_PARQUET_DIR}/{table}/`" in doc, table
-            assert f"`{table}/{MONTH_KEY}=" in doc, table
-            documented.append(table)
-        else:
-            assert f"`{DEFAULT_PARQUET_DIR}/{table}.parquet`" in doc, table
-            documented.append(f"{table}.parquet")
-    assert sorted(documented) == published
+        assert f"`{DEFAULT_PARQUET_DIR}/{table}.parquet`" in doc
+        assert (bi_run.parquet_dir / f"{table}.parquet").exists()
     assert f"(`{PARQUET_DIR}`)" in doc
     named_files = set(re.findall(r"`(\w+\.parquet)`", doc))
-    assert named_files <= {f"{table}.parquet" for table in MART_TABLES}
-
-
-def test_customers_are_keyed_on_their_id_in_every_recipe(doc: str) -> None:
-    """Two customers with one name must never merge: a visual that shows the name groups by the
-    ID (the name beside it), and no Top N filter is on the name."""
-    recipes = doc[doc.index("**1. ") : doc.index("### `marts.")]
-    visuals = [item for item in recipes.split("\n- ") if "dim_customers[full_name]" in item]
-    assert visuals, "the customer recipes show the customer's name"
-    for visual in visuals:
-        assert "dim_customers[customer_id]" in visual, visual
-        assert "on `dim_customers[full_name]`" not in visual, visual
+    assert named_files <= {Path(f"{table}.parquet").name for table in MART_TABLES}
