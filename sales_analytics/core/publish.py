@@ -19,6 +19,7 @@ fall in are rewritten as Parquet; fingerprints per day and month catch a copy th
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import shutil
@@ -384,6 +385,48 @@ def reusable_copy(
         return False
 
 
+def ledger_path(target: Path) -> Path:
+    """Beside the serving copy: the fingerprints of the days it holds, so a night need not
+    recompute them from the copy (a full scan of the fact table)."""
+    return target.with_name(f".{target.name}.fingerprints.json")
+
+
+def file_identity(path: Path) -> list[int]:
+    status = path.stat()
+    return [status.st_ino, status.st_size, status.st_mtime_ns]
+
+
+def ledger_fingerprints(target: Path, table: str) -> dict[date, str] | None:
+    """The fingerprints the ledger records for `table`, if it describes the file at `target` as
+    it is now (any other write to the copy changes its identity and voids the ledger)."""
+    try:
+        ledger = json.loads(ledger_path(target).read_text("utf-8"))
+        if ledger["file"] != file_identity(target):
+            return None
+        return {date.fromisoformat(day): value for day, value in ledger["tables"][table].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def write_ledger(target: Path, tables: dict[str, dict[date, str]]) -> None:
+    """Record what the copy just swapped in holds; written after the swap, so a ledger is either
+    right or describes an older file (and is then ignored)."""
+    path = ledger_path(target)
+    temp = temp_path_beside(path)
+    ledger = {
+        "file": file_identity(target),
+        "tables": {
+            table: {day.isoformat(): value for day, value in days.items()}
+            for table, days in tables.items()
+        },
+    }
+    try:
+        temp.write_text(json.dumps(ledger), encoding="utf-8")
+        os.replace(temp, path)
+    finally:
+        remove_quietly(temp)
+
+
 def publish_serving_copy(
     source: duckdb.DuckDBPyConnection,
     target: Path,
@@ -413,6 +456,7 @@ def publish_serving_copy(
         if not incremental:
             remove_quietly(temp)
         rewritten: set[date] = set()
+        published_days: dict[str, dict[date, str]] = {}
         with duckdb.connect(
             str(temp), config={"storage_compatibility_version": SERVING_STORAGE_VERSION}
         ) as copy:
@@ -422,7 +466,9 @@ def publish_serving_copy(
                 if incremental and published_by_day(columns):
                     relation = qualified_name(MARTS_SCHEMA, table)
                     wanted = fingerprints(source, relation, columns)
-                    held = fingerprints(copy, relation, columns)
+                    held = ledger_fingerprints(target, table)
+                    if held is None:
+                        held = fingerprints(copy, relation, columns)
                     days = window_days(window) & (wanted.keys() | held.keys())
                     days |= {
                         day
@@ -431,8 +477,12 @@ def publish_serving_copy(
                     }
                     replace_days(source, copy, table, sorted(days))
                     rewritten |= days
+                    published_days[table] = wanted
                 else:
                     copy_whole(source, copy, table, columns)
+                    if published_by_day(columns):
+                        relation = qualified_name(MARTS_SCHEMA, table)
+                        published_days[table] = fingerprints(source, relation, columns)
             copy.execute("commit")
             published = tuple(verified_table(source, copy, table) for table in tables)
             copy.execute("checkpoint")
@@ -446,6 +496,8 @@ def publish_serving_copy(
             replace=replace,
             sleep=sleep,
         )
+        if swap.replaced:
+            write_ledger(target, published_days)
     finally:
         remove_quietly(temp, temp.with_name(temp.name + ".wal"))
     return PublishOutcome(

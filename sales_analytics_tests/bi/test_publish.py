@@ -19,6 +19,8 @@ from sales_analytics.core.publish import (
     UnsupportedColumnType,
     export_parquet,
     is_powerbi_type,
+    ledger_fingerprints,
+    ledger_path,
     month_path,
     publish_serving_copy,
     verified_table,
@@ -189,6 +191,31 @@ def test_a_night_updates_the_copy_with_its_days_and_any_day_the_copy_missed(
         for table in MART_TABLES:
             assert differences(copy, warehouse, table) == 0, table
     assert leftovers(target.parent) == []
+
+
+def test_the_fingerprints_of_the_published_copy_are_kept_beside_it_until_it_changes(
+    tmp_path: Path,
+) -> None:
+    warehouse = make_warehouse(tmp_path / "warehouse.duckdb", fct_rows=3, days=5)
+    target = tmp_path / "serving" / "bi.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as source:
+        publish_serving_copy(source, target)
+    ledger = ledger_path(target)
+    recorded = ledger_fingerprints(target, "fct_transactions")
+    assert sorted(recorded) == [FIRST_DAY + timedelta(days=day) for day in range(5)]
+
+    # Someone writes to the copy: the ledger no longer describes it and is not trusted.
+    with duckdb.connect(str(target)) as copy:
+        copy.execute("delete from marts.fct_transactions where transaction_date = ?", [FIRST_DAY])
+    assert ledger.exists() and ledger_fingerprints(target, "fct_transactions") is None
+    tonight = FIRST_DAY + timedelta(days=4)
+    with duckdb.connect(str(warehouse), read_only=True) as source:
+        outcome = publish_serving_copy(source, target, window=(tonight, tonight + timedelta(1)))
+
+    assert outcome.rewritten == (FIRST_DAY.isoformat(), tonight.isoformat())
+    assert ledger_fingerprints(target, "fct_transactions") == recorded
+    with duckdb.connect(str(target), read_only=True) as copy:
+        assert differences(copy, warehouse, "fct_transactions") == 0
 
 
 def test_a_copy_with_other_columns_is_rebuilt_whole(tmp_path: Path) -> None:
