@@ -21,7 +21,7 @@ from polars.testing import assert_frame_equal
 
 from sales_analytics.core.publish import MART_TABLES, is_powerbi_type
 from sales_analytics.core.settings import BI_PATH, PARQUET_DIR, PROJECT_ROOT
-from sales_analytics.defs.bi.assets import MART_KEYS, build_bi_assets, next_nightly_run
+from sales_analytics.defs.bi.assets import build_bi_assets, next_nightly_run
 from sales_analytics.defs.resources.bi import BiOutputs
 from sales_analytics_tests.bi.conftest import (
     AS_OF,
@@ -34,6 +34,7 @@ from sales_analytics_tests.bi.conftest import (
 
 # The DuckDB release of the ODBC driver Power BI users have (1.4.x, latest patch).
 DUCKDB_ODBC_VERSION = "1.4.5"
+MART_KEYS = [dg.AssetKey(["marts", table]) for table in MART_TABLES]
 ORDER_KEYS = {
     "dim_customers": "customer_id",
     "dim_products": "product_id",

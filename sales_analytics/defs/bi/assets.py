@@ -13,7 +13,6 @@ import dagster as dg
 
 from sales_analytics.core.dashboard import build_dashboard, format_kpi
 from sales_analytics.core.publish import (
-    MARTS_SCHEMA,
     SERVING_STORAGE_VERSION,
     PublishOutcome,
     export_parquet,
@@ -24,13 +23,6 @@ from sales_analytics.defs.resources.bi import BiOutputs
 from sales_analytics.defs.resources.calendar import RunCalendar
 from sales_analytics.defs.resources.warehouse import Warehouse
 
-# The marts as main's definitions name them today; the lead's definitions pass the list derived
-# from the dbt manifest to build_bi_assets instead.
-MART_KEYS = [
-    dg.AssetKey([MARTS_SCHEMA, "dim_customers"]),
-    dg.AssetKey([MARTS_SCHEMA, "dim_products"]),
-    dg.AssetKey([MARTS_SCHEMA, "fct_transactions"]),
-]
 OWNERS = ["team:analytics-engineering"]
 
 
@@ -204,7 +196,3 @@ def build_bi_assets(
         )
 
     return [serving_copy, parquet_exports, dashboard]
-
-
-# What main's definitions.py assembles until it calls build_bi_assets with the run's partitions.
-bi_assets = build_bi_assets(None, MART_KEYS)
