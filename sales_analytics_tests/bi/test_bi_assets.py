@@ -63,12 +63,15 @@ def serving_types(path: Path) -> dict[tuple[str, str], str]:
 
 
 def test_the_run_publishes_the_serving_copy_parquet_and_dashboard(bi_run: BiRun) -> None:
+    days = {(AS_OF - timedelta(days=offset)).isoformat() for offset in range(1, 91)}
     for key in BI_ASSET_KEYS:
-        (materialization,) = [
-            event
+        # One publish for the run's 90 days, recorded on each day's partition.
+        partitions = [
+            event.partition
             for event in bi_run.result.get_asset_materialization_events()
             if event.asset_key == key
         ]
+        assert sorted(partitions) == sorted(days), key
     assert bi_run.serving_copy.exists()
     assert bi_run.dashboard.exists()
     assert sorted(path.name for path in bi_run.parquet_dir.iterdir()) == [

@@ -5,6 +5,7 @@ Built at load time by build_bi_assets, with the run's partitions: a run's partit
 days it rebuilt, and the serving copy and Parquet files rewrite those days only.
 """
 
+import inspect
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -94,20 +95,30 @@ def build_bi_assets(
     """The serving copy, the Parquet files and the dashboard, downstream of `mart_keys`, with the
     run's partitions so that a range of days is one run that publishes those days once."""
     tables = [key.path[-1] for key in mart_keys]
-    bi_asset = {
-        "key_prefix": "bi",
-        "group_name": "bi",
-        "deps": list(mart_keys),
-        "owners": OWNERS,
-    }
+    step = {}
     if partitions_def is not None:
-        # A range of days is one run that publishes them once, like the dbt build before it.
-        bi_asset |= {
-            "partitions_def": partitions_def,
-            "backfill_policy": dg.BackfillPolicy.single_run(),
-        }
+        # A range of days is one run that publishes them once, like the dbt build before it
+        # (multi-assets: their backfill policy is stable API).
+        step = {"partitions_def": partitions_def, "backfill_policy": dg.BackfillPolicy.single_run()}
 
-    @dg.asset(**bi_asset, kinds={"duckdb"}, output_required=False)
+    def bi_asset(name: str, kinds: set[str], *, skippable: bool = False):
+        """One BI asset named bi/<name>; its description is the function's docstring."""
+
+        def decorate(function):
+            spec = dg.AssetSpec(
+                key=["bi", name],
+                deps=list(mart_keys),
+                description=inspect.cleandoc(function.__doc__ or ""),
+                group_name="bi",
+                owners=OWNERS,
+                kinds=kinds,
+                skippable=skippable,
+            )
+            return dg.multi_asset(name=f"bi__{name}", specs=[spec], **step)(function)
+
+        return decorate
+
+    @bi_asset("serving_copy", {"duckdb"}, skippable=True)
     def serving_copy(
         context: dg.AssetExecutionContext,
         warehouse: Warehouse,
@@ -144,7 +155,7 @@ def build_bi_assets(
             }
         )
 
-    @dg.asset(**bi_asset, kinds={"parquet"}, output_required=False)
+    @bi_asset("parquet_exports", {"parquet"}, skippable=True)
     def parquet_exports(
         context: dg.AssetExecutionContext,
         warehouse: Warehouse,
@@ -175,7 +186,7 @@ def build_bi_assets(
             }
         )
 
-    @dg.asset(**bi_asset, kinds={"html"})
+    @bi_asset("dashboard", {"html"})
     def dashboard(warehouse: Warehouse, bi: BiOutputs) -> dg.MaterializeResult:
         """The three-page dashboard (Sales Overview, Customer Analysis, Product Performance) as one
         self-contained HTML file that opens from disk with no network, with working slicers."""
