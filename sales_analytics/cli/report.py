@@ -14,6 +14,7 @@ import duckdb
 from sales_analytics.core.alerts import CheckOutcome
 from sales_analytics.core.settings import Settings
 from sales_analytics.core.sql import qualified_name
+from sales_analytics.defs.automation.sensors import failure_message
 
 TABLE_NAME = "dagster/table_name"
 VERBOSE = "VERBOSE"
@@ -97,9 +98,7 @@ def check_outcomes(result: dg.ExecuteInProcessResult) -> list[CheckOutcome]:
 def step_failures(result: dg.ExecuteInProcessResult) -> list[str]:
     """Each failed step with the message of its failure."""
     return [
-        f"{event.step_key}: {event.step_failure_data.error.message.strip().splitlines()[0]}"
-        if event.step_failure_data and event.step_failure_data.error
-        else f"{event.step_key}: {event.message}"
+        f"{event.step_key}: {failure_message(event).splitlines()[0]}"
         for event in result.all_events
         if event.is_step_failure
     ]

@@ -231,5 +231,33 @@ def test_the_schedule_tick_runs_yesterday_under_the_daemon(
 
 
 def test_the_code_location_has_the_project_name(servers: DagsterServers) -> None:
-    location, _repository = servers.client.location()
+    location, _repository = servers.client.location
     assert location == "sales_analytics"
+
+
+def freshness(client: DagsterGraphQL, key: str) -> tuple[int | None, str | None]:
+    data = client.execute(
+        """query($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) {
+             ... on AssetNode {
+               freshnessPolicy: internalFreshnessPolicy {
+                 ... on TimeWindowFreshnessPolicy { failWindowSeconds } }
+               freshnessStatusInfo { freshnessStatus } } } }""",
+        {"key": {"path": key.split("/")}},
+    )
+    node = data["assetNodeOrError"]
+    policy = node.get("freshnessPolicy") or {}
+    status = node.get("freshnessStatusInfo") or {}
+    return policy.get("failWindowSeconds"), status.get("freshnessStatus")
+
+
+def test_the_daemon_evaluates_the_marts_freshness_policy(servers: DagsterServers) -> None:
+    client = servers.client
+    for mart in ("marts/dim_customers", "marts/dim_products", "marts/fct_transactions"):
+        window, _ = freshness(client, mart)
+        assert window == 26 * 3600
+        # Built by the runs above, within the window: the freshness daemon marks it healthy.
+        client.wait_for(
+            f"{mart} evaluated fresh",
+            lambda mart=mart: freshness(client, mart)[1] == "HEALTHY",
+            timeout=120,
+        )

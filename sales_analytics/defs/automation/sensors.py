@@ -53,6 +53,17 @@ def check_outcomes(
     return sorted(outcomes, key=lambda check: (check.passed, check.asset, check.name))
 
 
+def failure_message(event: dg.DagsterEvent) -> str:
+    """What went wrong in a failed step: the error it raised (under Dagster's own wrapper, when
+    the step's code raised it), else the event's message."""
+    data = event.step_failure_data
+    error = data.error if data is not None else None
+    if error is None:
+        return event.message or "step failed"
+    raised = error.cause if error.cause is not None else error
+    return raised.message.strip()
+
+
 def run_report(
     context: dg.RunStatusSensorContext,
     ui_url: str,
@@ -73,7 +84,7 @@ def run_report(
     if isinstance(context, dg.RunFailureSensorContext):
         for event in context.get_step_failure_events():
             failed_steps.append(event.step_key or "?")
-            error = error or event.message
+            error = error or failure_message(event)
         error = error or context.failure_event.message
     return RunReport(
         job_name=run.job_name,

@@ -8,4 +8,6 @@ from sales_analytics.core.settings import DEFAULT_TIMEZONE
 
 
 class RunCalendar(dg.ConfigurableResource):
+    """The timezone of the daily partitions and of the 02:00 schedule."""
+
     timezone: str = DEFAULT_TIMEZONE
