@@ -1,12 +1,15 @@
 """The dashboard: one self-contained HTML file with the three pages the users had in Power BI
 (no Dagster here).
 
-The page embeds the marts it needs (transactions, with products and customers as lookups), the
-chart specifications (Vega-Lite, written with Altair) and the Vega/Vega-Lite/Vega-Embed bundle that
-vl-convert ships, so it opens from disk with no network and no server. Its script filters the
-transactions with the slicers (date range, product category, customer segment) and redraws every
-KPI, chart and table; the KPI cards of the default view are written here too, from SQL over the
-marts, so the page reads right even before (or without) its script.
+The page embeds the marts aggregated by DuckDB, so its size follows the calendar and the catalog,
+not the volume: sales per day, product, category and segment; customers' sales per day and
+category up to EXACT_CUSTOMER_LIMIT transactions, whole-period summaries per segment beyond. With
+them come the chart specifications (Vega-Lite, written with Altair) and the Vega/Vega-Lite/
+Vega-Embed bundle that vl-convert ships, so it opens from disk with no network and no server. Its
+script filters the aggregates with the slicers (date range, product category, customer segment)
+and redraws every KPI, chart and table; the KPI cards of the default view are written here too,
+from SQL over the marts, so the page reads right even before (or without) its script. Customers
+are keyed on their ID everywhere, never on their name.
 """
 
 from __future__ import annotations
