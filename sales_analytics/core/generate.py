@@ -140,7 +140,9 @@ def generate_customers(count: int, *, seed: int, as_of: date, loaded_at: datetim
     del as_of  # the registration dates must not depend on it (see REGISTRATION_FIRST_DAY)
     pool = _faker_pool(seed)
     number = np.arange(1, count + 1, dtype=np.uint64)
-    place = np.array(US_PLACES, dtype=object)[_pick(number, len(US_PLACES), seed, _PLACE)]
+    place = pl.DataFrame(US_PLACES, schema=["city", "state", "zip_code"], orient="row")[
+        _pick(number, len(US_PLACES), seed, _PLACE)
+    ]
     segment = np.searchsorted(
         np.cumsum(SEGMENT_WEIGHTS), _uniform(number, seed, _SEGMENT) * sum(SEGMENT_WEIGHTS)
     )
@@ -155,9 +157,9 @@ def generate_customers(count: int, *, seed: int, as_of: date, loaded_at: datetim
             {
                 "number": number.astype(np.int64),
                 **{
-                    column: np.array(pool[column], dtype=object)[
+                    column: pl.Series(pool[column]).gather(
                         _pick(number, FAKER_POOL_SIZE, seed, stream)
-                    ].tolist()
+                    )
                     for column, stream in (
                         ("first_name", _FIRST_NAME),
                         ("last_name", _LAST_NAME),
@@ -165,9 +167,9 @@ def generate_customers(count: int, *, seed: int, as_of: date, loaded_at: datetim
                         ("email_domain", _DOMAIN),
                     )
                 },
-                "city": place[:, 0].tolist(),
-                "state": place[:, 1].tolist(),
-                "zip_code": place[:, 2].tolist(),
+                "city": place["city"],
+                "state": place["state"],
+                "zip_code": place["zip_code"],
                 "registration_date": registration_dates(number),
                 "customer_segment": np.array(CUSTOMER_SEGMENTS)[segment],
             }
@@ -229,15 +231,11 @@ class Buyers:
 
     @classmethod
     def of(cls, customer_ids: pl.Series) -> Buyers:
-        numbers = np.sort(customer_numbers(customer_ids))
+        numbers = customer_numbers(customer_ids)
         dates = registration_dates(numbers)
-        order = np.argsort(dates, kind="stable")
-        return cls(
-            customer_ids=pl.select(
-                customer_id_expr(pl.lit(pl.Series(numbers[order].astype(np.int64))))
-            ).to_series(),
-            registered=dates[order],
-        )
+        # By registration date, then number: the same order whatever order the IDs came in.
+        order = np.lexsort((numbers, dates))
+        return cls(customer_ids=customer_ids.gather(order), registered=dates[order])
 
     def registered_by(self, day: date) -> int:
         """How many customers had registered by the end of `day` (they may buy on that day)."""
