@@ -6,6 +6,7 @@ import json
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -111,8 +112,9 @@ class QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-@pytest.fixture
-def local_server() -> Iterator[LocalServer]:
+@contextmanager
+def serving_locally() -> Iterator[LocalServer]:
+    """A LocalServer on a free 127.0.0.1 port, shut down on exit."""
     server_state = LocalServer(url="")
 
     class RequestHandler(BaseHTTPRequestHandler):
@@ -138,3 +140,9 @@ def local_server() -> Iterator[LocalServer]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture
+def local_server() -> Iterator[LocalServer]:
+    with serving_locally() as server:
+        yield server

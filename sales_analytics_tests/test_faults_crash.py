@@ -1,7 +1,7 @@
 """Runs killed with SIGKILL mid-write: every table is as before the run or as after it, and the
-next run succeeds without repair. Each run is a real `make run` process (python -m
-sales_analytics.cli.run); a test hook (sales_analytics/faults.py) pauses it at the named point, the
-test waits for it to arrive there, then kills the whole process group (dbt included)."""
+next run succeeds without repair. Each run is a real `make run` process; test scaffolding
+(sales_analytics_tests/crash) pauses it inside the transaction of the named table, the test waits
+for it to arrive there, then kills the whole process group (dbt included)."""
 
 import os
 import shutil
@@ -9,13 +9,14 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from sales_analytics.defs.resources.faults import FAULT_POINT, FAULT_READY_FILE
 from sales_analytics.core.settings import PROJECT_ROOT
+from sales_analytics_tests.crash.dbt_overlay import overlay_pausing_in
 
 pytestmark = pytest.mark.faults
 
@@ -32,22 +33,25 @@ BEFORE_ARGS = ["--customers", "40", "--transactions", "300", "--days", "30", "--
 AFTER_ARGS = ["--customers", "60", "--transactions", "400", "--days", "30", "--seed", "2"]
 
 
-def run_env(database: Path, **extra: str) -> dict[str, str]:
+def run_env(database: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
+    serving = database.parent / "serving"
     env.update(
         SALES_ANALYTICS_DUCKDB_PATH=str(database),
+        SALES_ANALYTICS_BI_PATH=str(serving / "bi.duckdb"),
+        SALES_ANALYTICS_PARQUET_DIR=str(serving / "parquet"),
+        SALES_ANALYTICS_DASHBOARD_PATH=str(serving / "dashboard.html"),
         SALES_ANALYTICS_OFFLINE="1",
         SALES_ANALYTICS_RETRY_COUNT="0",
-        **extra,
     )
     return env
 
 
-def start_run(database: Path, args: list[str], **extra: str) -> subprocess.Popen:
+def start(database: Path, command: list[str], cwd: Path = PROJECT_ROOT) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "sales_analytics.cli.run", "--as-of", "2026-03-31", *args],
-        cwd=PROJECT_ROOT,
-        env=run_env(database, **extra),
+        [sys.executable, "-m", *command, "--as-of", "2026-03-31"],
+        cwd=cwd,
+        env=run_env(database),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -56,14 +60,13 @@ def start_run(database: Path, args: list[str], **extra: str) -> subprocess.Popen
 
 
 def finish_run(database: Path, args: list[str]) -> str:
-    process = start_run(database, args)
+    process = start(database, ["sales_analytics.cli.run", *args])
     output, _ = process.communicate(timeout=300)
     assert process.returncode == 0, output
     return output
 
 
-def kill_at(database: Path, args: list[str], point: str, ready_file: Path) -> None:
-    process = start_run(database, args, **{FAULT_POINT: point, FAULT_READY_FILE: str(ready_file)})
+def kill_when_ready(process: subprocess.Popen, ready_file: Path, point: str) -> None:
     try:
         deadline = time.monotonic() + 240
         while not ready_file.exists():
@@ -75,6 +78,21 @@ def kill_at(database: Path, args: list[str], point: str, ready_file: Path) -> No
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
     assert process.returncode == -signal.SIGKILL
+
+
+def kill_in_raw_write(database: Path, args: list[str], tmp_path: Path, *, table: str) -> None:
+    ready_file = tmp_path / "ready"
+    command = ["sales_analytics_tests.crash.raw_write", str(ready_file), table, *args]
+    kill_when_ready(start(database, command), ready_file, f"the write of raw.{table}")
+
+
+def kill_in_dbt_model(database: Path, args: list[str], tmp_path: Path, *, model: str) -> None:
+    ready_file = tmp_path / "ready"
+    overlay = overlay_pausing_in(
+        model, "marts", tmp_path / "overlay", ready_file, run_env(database)
+    )
+    process = start(database, ["sales_analytics.cli.run", *args], cwd=overlay)
+    kill_when_ready(process, ready_file, f"dbt's transaction of {model}")
 
 
 def snapshot(database: Path) -> dict[str, list[tuple]]:
@@ -93,26 +111,31 @@ def warehouse_before(tmp_path_factory) -> tuple[Path, dict]:
 
 
 @pytest.mark.parametrize(
-    ("point", "must_be_before", "must_be_after"),
+    ("kill", "must_be_before", "must_be_after"),
     [
         # Customers and products are written before transactions start.
         (
-            "raw_write:transactions",
+            partial(kill_in_raw_write, table="transactions"),
             {"raw.transactions", "marts.fct_transactions"},
             {"raw.customers"},
         ),
         # dbt builds dim_customers and dim_products before fct_transactions.
-        ("dbt_build:fct_transactions", {"marts.fct_transactions"}, {"raw.transactions"}),
+        (
+            partial(kill_in_dbt_model, model="fct_transactions"),
+            {"marts.fct_transactions"},
+            {"raw.transactions"},
+        ),
     ],
+    ids=["raw_write:transactions", "dbt_build:fct_transactions"],
 )
 def test_a_killed_run_leaves_each_table_before_or_after_and_the_next_run_repairs(
-    point, must_be_before, must_be_after, warehouse_before, tmp_path
+    kill, must_be_before, must_be_after, warehouse_before, tmp_path
 ):
     template, before = warehouse_before
     database = tmp_path / "warehouse.duckdb"
     shutil.copy(template, database)
 
-    kill_at(database, AFTER_ARGS, point, tmp_path / "ready")
+    kill(database, AFTER_ARGS, tmp_path)
     at_kill = snapshot(database)
 
     output = finish_run(database, AFTER_ARGS)

@@ -1,71 +1,45 @@
-"""Daily partitions of the transactions history, and the window of days a run works on.
+"""The one partitions definition of the graph, and what a run reads from its partitions.
 
-The partitions start on a date that is a setting (default DEFAULT_HISTORY_DAYS before today), so
-the definition is built when Dagster loads the project, never at import.
+Every asset and check is partitioned by day with this definition, so whatever a person selects in
+the UI — "Materialize all" over a range, a backfill from an asset's Partitions tab, one partition
+from the launchpad — every selected asset shares the run's days, and a range is one run (each
+asset's backfill policy is single_run) and one `dbt build`. Assets that are not naturally daily
+(customers, products, staging, the dimensions, BI) rebuild their whole table once per run, as of
+the run's last day.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
+from functools import cache
 
 import dagster as dg
 
-from sales_analytics.core.settings import DEFAULT_HISTORY_DAYS, Settings
+from sales_analytics.core.days import DayWindow, as_of_date, resolve_history_start
+from sales_analytics.core.settings import Settings
+
+# A run tag that makes a run measure customer status (and draw registrations) as of another day
+# than the end of its window. The only place to override the as-of date.
+AS_OF_TAG = "sales_analytics/as_of_date"
 
 
-def resolve_history_start(settings: Settings, today: date | None = None) -> date:
-    """SALES_ANALYTICS_HISTORY_START, else DEFAULT_HISTORY_DAYS before today in the timezone."""
-    if settings.history_start is not None:
-        return settings.history_start
-    today = today or datetime.now(ZoneInfo(settings.timezone)).date()
-    return today - timedelta(days=DEFAULT_HISTORY_DAYS)
+@cache
+def daily_partitions(first_day: date, timezone: str) -> dg.DailyPartitionsDefinition:
+    """One partition per calendar day in `timezone`, from `first_day` to yesterday."""
+    return dg.DailyPartitionsDefinition(start_date=first_day.isoformat(), timezone=timezone)
 
 
-def daily_partitions(start: date, timezone: str) -> dg.DailyPartitionsDefinition:
-    """One partition per calendar day in `timezone`, from `start` to yesterday."""
-    return dg.DailyPartitionsDefinition(start_date=start.isoformat(), timezone=timezone)
+def history_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
+    """The partitions the settings describe (first day: SALES_ANALYTICS_HISTORY_START)."""
+    first_day = resolve_history_start(settings.history_start, settings.timezone)
+    return daily_partitions(first_day, settings.timezone)
 
 
-def partitioned_by(
-    partitions_def: dg.PartitionsDefinition, assets: Iterable[dg.AssetsDefinition]
-) -> list[dg.AssetsDefinition]:
-    """The assets with `partitions_def` (assets written to be partitioned by day, defined at
-    import, get their partitions here because the first day is only known at load time)."""
-    return [
-        assets_def.map_asset_specs(
-            lambda spec: spec.replace_attributes(partitions_def=partitions_def)
-        )
-        for assets_def in assets
-    ]
-
-
-@dataclass(frozen=True)
-class DayWindow:
-    """The days from `start` up to, not including, `end` (a partition or a range of them)."""
-
-    start: date
-    end: date
-
-    def __post_init__(self) -> None:
-        if self.end <= self.start:
-            raise ValueError(f"a window needs at least one day, got {self.start} to {self.end}")
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days
-
-    def dbt_vars(self) -> dict[str, str]:
-        """The window as the dbt project's vars window_start / window_end."""
-        return {"window_start": self.start.isoformat(), "window_end": self.end.isoformat()}
-
-
-def run_window(context: dg.AssetExecutionContext) -> DayWindow | None:
-    """The days the run targets (its partition or partition range), None for a run without
-    partitions. Unpartitioned assets of a partitioned run see the run's window too."""
-    if not (context.has_partition_key or context.has_partition_key_range):
-        return None
+def run_window(context: dg.AssetExecutionContext) -> DayWindow:
+    """The days of the run's partition or partition range."""
     window = context.partition_time_window
     return DayWindow(window.start.date(), window.end.date())
+
+
+def run_as_of(context: dg.AssetExecutionContext) -> date:
+    return as_of_date(run_window(context), context.run.tags.get(AS_OF_TAG))

@@ -1,73 +1,27 @@
-"""The nightly run at 02:00: the catalog, yesterday's transactions and everything downstream."""
+"""The nightly run at 02:00: yesterday's partition of the nightly job."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from typing import Any
 
 import dagster as dg
 
-from sales_analytics.defs.automation.jobs import nightly_job, nightly_run_config
-
 NIGHTLY_SCHEDULE = "nightly_warehouse_rebuild"
-NIGHTLY_CRON = "0 2 * * *"
+NIGHTLY_HOUR = 2
 
 
-def nightly_run_request(
-    tick_date: date,
-    partitions_def: dg.TimeWindowPartitionsDefinition,
-    transactions_per_day: int | None = None,
-) -> dg.RunRequest | dg.SkipReason:
-    """The run of the tick on `tick_date`: the day before's partition, with the tick's date as
-    as-of date, so a tick run again later gives the same warehouse."""
-    day = tick_date - timedelta(days=1)
-    partition_key = day.strftime(partitions_def.fmt)
-    if not partitions_def.has_partition_key(partition_key):
-        return dg.SkipReason(
-            f"{partition_key} is not a partition (history starts {partitions_def.start.date()})"
-        )
-    return dg.RunRequest(
-        run_key=tick_date.isoformat(),
-        partition_key=partition_key,
-        run_config=nightly_run_config(as_of=tick_date, transactions_per_day=transactions_per_day),
-        tags={"sales_analytics/as_of_date": tick_date.isoformat()},
-    )
-
-
-def build_nightly_schedule(
-    partitions_def: dg.TimeWindowPartitionsDefinition, transactions_per_day: int | None = None
-) -> dg.ScheduleDefinition:
-    """02:00 in the partitions' timezone (SALES_ANALYTICS_TIMEZONE): the nightly job for
-    yesterday's partition (`transactions_per_day` of them, else the assets' default rate)."""
-
-    @dg.schedule(
+def build_nightly_schedule(nightly_job: Any) -> Any:
+    """02:00 in the partitions' timezone (SALES_ANALYTICS_TIMEZONE), for the last complete day:
+    the day before the tick, whose window ends on the tick's date — the run's as-of date."""
+    return dg.build_schedule_from_partitioned_job(
+        nightly_job,
         name=NIGHTLY_SCHEDULE,
-        cron_schedule=NIGHTLY_CRON,
-        execution_timezone=partitions_def.timezone,
-        job=nightly_job,
+        hour_of_day=NIGHTLY_HOUR,
+        minute_of_hour=0,
         default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Every night at 02:00: yesterday's transactions and everything downstream.",
     )
-    def nightly_warehouse_rebuild(
-        context: dg.ScheduleEvaluationContext,
-    ) -> dg.RunRequest | dg.SkipReason:
-        tick_time = context.scheduled_execution_time.astimezone(ZoneInfo(partitions_def.timezone))
-        return nightly_run_request(tick_time.date(), partitions_def, transactions_per_day)
-
-    return nightly_warehouse_rebuild
 
 
-def evaluate_tick(
-    definitions: dg.Definitions, at: datetime, instance: dg.DagsterInstance | None = None
-) -> dg.RunRequest | dg.SkipReason:
-    """What the nightly schedule of `definitions` asks for on a tick at `at`, as the daemon would
-    evaluate it: its one run request (with the schedule's and partition's tags), or why it skips."""
-    context = dg.build_schedule_context(
-        instance=instance,
-        scheduled_execution_time=at,
-        repository_def=definitions.get_repository_def(),
-    )
-    result = definitions.resolve_schedule_def(NIGHTLY_SCHEDULE).evaluate_tick(context)
-    if not result.run_requests:
-        return dg.SkipReason(result.skip_message)
-    (request,) = result.run_requests
-    return request
+# The same time as a cron string, for messages that say when the next nightly run comes.
+NIGHTLY_CRON = f"0 {NIGHTLY_HOUR} * * *"

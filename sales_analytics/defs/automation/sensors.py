@@ -1,156 +1,125 @@
-"""Sensors: the completion alert of warehouse runs, and the evaluation of the marts' freshness."""
+"""The completion alert of every run of the project, on success and on failure."""
 
-import re
-import warnings
 from collections.abc import Sequence
-from typing import Any
 
 import dagster as dg
 
 from sales_analytics.core.alerts import CheckOutcome, RunReport, alert_payload, run_url
 from sales_analytics.defs.resources.webhook import WebhookResource
 
-MART_GROUP_PREFIX = "marts"
 ROW_COUNT = "dagster/row_count"
-# How often the freshness sensor looks: a stale mart turns red at most this long after its
-# deadline, and a tick is a few cheap queries.
-FRESHNESS_SENSOR_INTERVAL_SECONDS = 300
-
-_REPORT_EVENTS = {
-    dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
-    dg.DagsterEventType.ASSET_MATERIALIZATION,
-    dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED,
-    dg.DagsterEventType.ASSET_CHECK_EVALUATION,
-    dg.DagsterEventType.STEP_FAILURE,
-}
+# Materializations of a run are among the latest few of each mart (one per partition of the run).
+MATERIALIZATIONS_READ = 400
 
 
-def error_summary(error: Any) -> str:
-    """A step's error (Dagster's SerializableErrorInfo) as "ValueError: ...": the first error under
-    Dagster's wrappers, which says what went wrong where the wrappers only say which step."""
-    while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
-        error = error.cause
-    return re.sub(r"^[\w.]+\.(\w+: )", r"\1", error.message.strip())
+def mart_rows(
+    instance: dg.DagsterInstance, run: dg.DagsterRun, marts: Sequence[dg.AssetKey]
+) -> dict[str, int | None]:
+    """Rows of each mart the run materialized, summed over the run's partitions of a daily mart
+    (each holds its day's rows) or the table's rows for a mart rebuilt whole; None: not built."""
+    rows: dict[str, int | None] = {}
+    for key in marts:
+        records = instance.fetch_materializations(key, limit=MATERIALIZATIONS_READ).records
+        counts = {}
+        for record in records:
+            if record.run_id != run.run_id or record.asset_materialization is None:
+                continue
+            value = record.asset_materialization.metadata.get(ROW_COUNT)
+            if isinstance(value, dg.IntMetadataValue):
+                counts[record.asset_materialization.partition] = value.value
+        if counts:
+            distinct = set(counts.values())
+            # Every partition of a mart rebuilt whole carries the table's rows.
+            rows[key.path[-1]] = distinct.pop() if len(distinct) == 1 else sum(counts.values())
+    return rows
+
+
+def check_outcomes(
+    instance: dg.DagsterInstance, run: dg.DagsterRun, check_keys: Sequence[dg.AssetCheckKey]
+) -> list[CheckOutcome]:
+    outcomes = []
+    for key in check_keys:
+        record = instance.get_latest_asset_check_evaluation_record(key)
+        if record is None or record.run_id != run.run_id or record.evaluation is None:
+            continue
+        outcomes.append(
+            CheckOutcome(
+                asset=key.asset_key.to_user_string(),
+                name=key.name,
+                passed=record.evaluation.passed,
+                severity=record.evaluation.severity.value,
+            )
+        )
+    return sorted(outcomes, key=lambda check: (check.passed, check.asset, check.name))
+
+
+def failure_message(event: dg.DagsterEvent) -> str:
+    """What went wrong in a failed step: the error it raised (under Dagster's own wrapper, when
+    the step's code raised it), else the event's message."""
+    data = event.step_failure_data
+    error = data.error if data is not None else None
+    if error is None:
+        return event.message or "step failed"
+    raised = error.cause if error.cause is not None else error
+    return raised.message.strip()
 
 
 def run_report(
-    instance: dg.DagsterInstance, run: dg.DagsterRun, ui_url: str, run_error: str | None = None
+    context: dg.RunStatusSensorContext,
+    ui_url: str,
+    marts: Sequence[dg.AssetKey],
+    check_keys: Sequence[dg.AssetCheckKey],
 ) -> RunReport:
-    """The facts of a finished run, read from the instance's run and event storage."""
-    record = instance.get_run_record_by_id(run.run_id)
+    """The facts of a finished run: its record, the marts' and checks' results it wrote, and
+    for a failed run the failed steps with their error."""
+    run = context.dagster_run
+    record = context.instance.get_run_record_by_id(run.run_id)
     duration = (
         record.end_time - record.start_time
         if record is not None and record.start_time and record.end_time
         else None
     )
-    mart_rows: dict[str, int | None] = {}
-    planned_checks: set[tuple[str, str]] = set()
-    checks: list[CheckOutcome] = []
     failed_steps: list[str] = []
-    step_error: str | None = None
-    for entry in instance.all_logs(run.run_id, of_type=_REPORT_EVENTS):
-        event = entry.dagster_event
-        if event is None:
-            continue
-        data = event.event_specific_data
-        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED:
-            key = event.asset_key
-            if key is not None and key.path[0] == MART_GROUP_PREFIX:
-                mart_rows.setdefault(key.path[-1], None)
-        elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
-            materialization = entry.asset_materialization
-            if (
-                materialization is not None
-                and materialization.asset_key.path[0] == MART_GROUP_PREFIX
-            ):
-                rows = materialization.metadata.get(ROW_COUNT)
-                mart_rows[materialization.asset_key.path[-1]] = (
-                    rows.value if isinstance(rows, dg.IntMetadataValue) else None
-                )
-        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED:
-            planned_checks.add((data.asset_key.to_user_string(), data.check_name))
-        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            checks.append(
-                CheckOutcome(
-                    asset=data.asset_key.to_user_string(),
-                    name=data.check_name,
-                    passed=data.passed,
-                    severity=data.severity.value,
-                )
-            )
-        elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
+    error = None
+    if isinstance(context, dg.RunFailureSensorContext):
+        for event in context.get_step_failure_events():
             failed_steps.append(event.step_key or "?")
-            if step_error is None and data is not None and data.error is not None:
-                step_error = error_summary(data.error)
-    evaluated = {(check.asset, check.name) for check in checks}
+            error = error or failure_message(event)
+        error = error or context.failure_event.message
     return RunReport(
         job_name=run.job_name,
         run_id=run.run_id,
-        # The run as stored now: the sensor's copy may predate its final status.
-        succeeded=(record.dagster_run if record is not None else run).status
-        == dg.DagsterRunStatus.SUCCESS,
+        succeeded=not isinstance(context, dg.RunFailureSensorContext),
         duration_seconds=duration,
         run_url=run_url(ui_url, run.run_id),
-        mart_rows=mart_rows,
-        checks=sorted(checks, key=lambda check: (check.passed, check.asset, check.name)),
-        checks_not_run=len(planned_checks - evaluated),
+        mart_rows=mart_rows(context.instance, run, marts),
+        checks=check_outcomes(context.instance, run, check_keys),
         failed_steps=failed_steps,
-        error=step_error or run_error,
+        error=error,
     )
 
 
-def send_alert(context: dg.RunStatusSensorContext, webhook: WebhookResource, ui_url: str) -> None:
-    run_error = None
-    if isinstance(context, dg.RunFailureSensorContext):
-        failure = context.failure_event
-        error = getattr(failure.event_specific_data, "error", None)
-        run_error = error_summary(error) if error is not None else failure.message
-    report = run_report(context.instance, context.dagster_run, ui_url, run_error)
-    webhook.post(alert_payload(report), context.log)
-
-
-def build_run_alert_sensors(jobs: Sequence[Any], ui_url: str) -> list[dg.SensorDefinition]:
-    """Sensors that send the completion alert of each run of `jobs` (as define_asset_job returns
-    them), on success and on failure, with links into the UI at `ui_url`. Other runs of the
-    project, such as the freshness sensor's, send none."""
+def build_run_alert_sensors(
+    ui_url: str, marts: Sequence[dg.AssetKey], check_keys: Sequence[dg.AssetCheckKey]
+) -> list[dg.SensorDefinition]:
+    """Sensors that send the completion alert of every run of the code location — the jobs,
+    "Materialize all", backfills, the schedule's runs — with links into the UI at `ui_url`."""
 
     @dg.run_status_sensor(
         run_status=dg.DagsterRunStatus.SUCCESS,
-        name="warehouse_run_succeeded_alert",
-        monitored_jobs=list(jobs),
+        name="run_succeeded_alert",
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Sends the completion alert of each successful warehouse run.",
+        description="Sends the completion alert of each successful run.",
     )
-    def warehouse_run_succeeded_alert(
-        context: dg.RunStatusSensorContext, webhook: WebhookResource
-    ) -> None:
-        send_alert(context, webhook, ui_url)
+    def run_succeeded_alert(context: dg.RunStatusSensorContext, webhook: WebhookResource) -> None:
+        webhook.post(alert_payload(run_report(context, ui_url, marts, check_keys)), context.log)
 
     @dg.run_failure_sensor(
-        name="warehouse_run_failed_alert",
-        monitored_jobs=list(jobs),
+        name="run_failed_alert",
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Sends the alert of each failed warehouse run, naming what failed.",
+        description="Sends the alert of each failed run, naming what failed.",
     )
-    def warehouse_run_failed_alert(
-        context: dg.RunFailureSensorContext, webhook: WebhookResource
-    ) -> None:
-        send_alert(context, webhook, ui_url)
+    def run_failed_alert(context: dg.RunFailureSensorContext, webhook: WebhookResource) -> None:
+        webhook.post(alert_payload(run_report(context, ui_url, marts, check_keys)), context.log)
 
-    return [warehouse_run_succeeded_alert, warehouse_run_failed_alert]
-
-
-def build_freshness_sensor(
-    freshness_checks: Sequence[dg.AssetChecksDefinition],
-) -> dg.SensorDefinition:
-    """Launches the freshness checks once they can have gone stale, so a missed nightly run turns
-    them red with nobody running anything; on by default."""
-    # Superseded in Dagster 1.13 together with the checks themselves (see checks.py).
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=dg.SupersessionWarning)
-        return dg.build_sensor_for_freshness_checks(
-            freshness_checks=freshness_checks,
-            name="marts_freshness_sensor",
-            minimum_interval_seconds=FRESHNESS_SENSOR_INTERVAL_SECONDS,
-            default_status=dg.DefaultSensorStatus.RUNNING,
-        )
+    return [run_succeeded_alert, run_failed_alert]

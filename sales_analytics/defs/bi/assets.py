@@ -1,7 +1,7 @@
 """BI publishing downstream of the marts: the serving copy and Parquet files for Power BI, and the
 HTML dashboard. They read the warehouse read-only and write only their own files."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,22 +14,12 @@ from sales_analytics.core.publish import (
     export_parquet,
     publish_serving_copy,
 )
+from sales_analytics.defs.automation.schedules import NIGHTLY_CRON
 from sales_analytics.defs.resources.bi import BiOutputs
 from sales_analytics.defs.resources.calendar import RunCalendar
 from sales_analytics.defs.resources.warehouse import Warehouse
-from sales_analytics.defs.automation.schedules import NIGHTLY_CRON
 
-MART_KEYS = [
-    dg.AssetKey(["marts", "dim_customers"]),
-    dg.AssetKey(["marts", "dim_products"]),
-    dg.AssetKey(["marts", "fct_transactions"]),
-]
-BI_ASSET = {
-    "key_prefix": "bi",
-    "group_name": "bi",
-    "deps": MART_KEYS,
-    "owners": ["team:analytics-engineering"],
-}
+BI_OWNERS = ["team:analytics-engineering"]
 
 
 def next_nightly_run(now: datetime, timezone: str) -> datetime:
@@ -83,84 +73,94 @@ def not_replaced_report(
     )
 
 
-@dg.asset(**BI_ASSET, kinds={"duckdb"}, output_required=False)
-def serving_copy(
-    context: dg.AssetExecutionContext,
-    warehouse: Warehouse,
-    bi: BiOutputs,
-    calendar: RunCalendar,
-) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
-    """The three marts in their own DuckDB file for Power BI (ODBC) and other readers, in a storage
-    version DuckDB 1.4 opens. Built aside and swapped in atomically; readers that hold the old copy
-    keep it. A read-write connection holding the copy defers the swap to the next run: the step
-    still succeeds, and records an observation instead of a materialization."""
-    with warehouse.connect() as source:
-        outcome = publish_serving_copy(
-            source,
-            bi.serving_file,
-            attempts=bi.swap_attempts,
-            retry_wait_seconds=bi.swap_retry_seconds,
+def build_bi_assets(
+    partitions_def: dg.PartitionsDefinition, mart_keys: Sequence[dg.AssetKey]
+) -> list[dg.AssetsDefinition]:
+    """The BI assets downstream of `mart_keys`, partitioned like the rest of the graph."""
+    BI_ASSET = {
+        "key_prefix": "bi",
+        "group_name": "bi",
+        "deps": list(mart_keys),
+        "owners": BI_OWNERS,
+        "partitions_def": partitions_def,
+        "backfill_policy": dg.BackfillPolicy.single_run(),
+    }
+
+    @dg.asset(**BI_ASSET, kinds={"duckdb"}, output_required=False)
+    def serving_copy(
+        context: dg.AssetExecutionContext,
+        warehouse: Warehouse,
+        bi: BiOutputs,
+        calendar: RunCalendar,
+    ) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
+        """The three marts in their own DuckDB file for Power BI (ODBC) and other readers, in a storage
+        version DuckDB 1.4 opens. Built aside and swapped in atomically; readers that hold the old copy
+        keep it. A read-write connection holding the copy defers the swap to the next run: the step
+        still succeeds, and records an observation instead of a materialization."""
+        with warehouse.connect() as source:
+            outcome = publish_serving_copy(
+                source,
+                bi.serving_file,
+                attempts=bi.swap_attempts,
+                retry_wait_seconds=bi.swap_retry_seconds,
+            )
+        if not outcome.replaced:
+            yield not_replaced_report(context, outcome, calendar)
+            return
+        context.log.info(f"published {bi.serving_file} in {outcome.seconds:.2f}s")
+        yield dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(bi.serving_file)),
+                "storage_version": SERVING_STORAGE_VERSION,
+                **table_metadata(outcome),
+            }
         )
-    if not outcome.replaced:
-        yield not_replaced_report(context, outcome, calendar)
-        return
-    context.log.info(f"published {bi.serving_file} in {outcome.seconds:.2f}s")
-    yield dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(bi.serving_file)),
-            "storage_version": SERVING_STORAGE_VERSION,
-            **table_metadata(outcome),
-        }
-    )
 
-
-@dg.asset(**BI_ASSET, kinds={"parquet"}, output_required=False)
-def parquet_exports(
-    context: dg.AssetExecutionContext,
-    warehouse: Warehouse,
-    bi: BiOutputs,
-    calendar: RunCalendar,
-) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
-    """One Parquet file per mart (dim_customers, dim_products, fct_transactions) for Power BI's
-    Parquet connector; each written aside and swapped in atomically."""
-    with warehouse.connect() as source:
-        outcome = export_parquet(
-            source,
-            bi.parquet_folder,
-            attempts=bi.swap_attempts,
-            retry_wait_seconds=bi.swap_retry_seconds,
+    @dg.asset(**BI_ASSET, kinds={"parquet"}, output_required=False)
+    def parquet_exports(
+        context: dg.AssetExecutionContext,
+        warehouse: Warehouse,
+        bi: BiOutputs,
+        calendar: RunCalendar,
+    ) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
+        """One Parquet file per mart (dim_customers, dim_products, fct_transactions) for Power BI's
+        Parquet connector; each written aside and swapped in atomically."""
+        with warehouse.connect() as source:
+            outcome = export_parquet(
+                source,
+                bi.parquet_folder,
+                attempts=bi.swap_attempts,
+                retry_wait_seconds=bi.swap_retry_seconds,
+            )
+        if not outcome.replaced:
+            yield not_replaced_report(context, outcome, calendar)
+            return
+        yield dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(bi.parquet_folder)),
+                "files": [str(swap.path) for swap in outcome.swaps],
+                **table_metadata(outcome),
+            }
         )
-    if not outcome.replaced:
-        yield not_replaced_report(context, outcome, calendar)
-        return
-    yield dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(bi.parquet_folder)),
-            "files": [str(swap.path) for swap in outcome.swaps],
-            **table_metadata(outcome),
-        }
-    )
 
+    @dg.asset(**BI_ASSET, kinds={"html"})
+    def dashboard(warehouse: Warehouse, bi: BiOutputs) -> dg.MaterializeResult:
+        """The three-page dashboard (Sales Overview, Customer Analysis, Product Performance) as one
+        self-contained HTML file that opens from disk with no network, with working slicers."""
+        with warehouse.connect() as source:
+            outcome = build_dashboard(source, bi.dashboard_file)
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(outcome.path)),
+                "url": dg.MetadataValue.url(outcome.path.resolve().as_uri()),
+                "size_kb": dg.MetadataValue.float(round(outcome.size_bytes / 1024, 1)),
+                "transactions": dg.MetadataValue.int(outcome.transactions),
+                "build_seconds": dg.MetadataValue.float(round(outcome.seconds, 3)),
+                **{
+                    f"kpi/{key}": dg.MetadataValue.text(format_kpi(key, value))
+                    for key, value in outcome.kpis.items()
+                },
+            }
+        )
 
-@dg.asset(**BI_ASSET, kinds={"html"})
-def dashboard(warehouse: Warehouse, bi: BiOutputs) -> dg.MaterializeResult:
-    """The three-page dashboard (Sales Overview, Customer Analysis, Product Performance) as one
-    self-contained HTML file that opens from disk with no network, with working slicers."""
-    with warehouse.connect() as source:
-        outcome = build_dashboard(source, bi.dashboard_file)
-    return dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(outcome.path)),
-            "url": dg.MetadataValue.url(outcome.path.resolve().as_uri()),
-            "size_kb": dg.MetadataValue.float(round(outcome.size_bytes / 1024, 1)),
-            "transactions": dg.MetadataValue.int(outcome.transactions),
-            "build_seconds": dg.MetadataValue.float(round(outcome.seconds, 3)),
-            **{
-                f"kpi/{key}": dg.MetadataValue.text(format_kpi(key, value))
-                for key, value in outcome.kpis.items()
-            },
-        }
-    )
-
-
-bi_assets = [serving_copy, parquet_exports, dashboard]
+    return [serving_copy, parquet_exports, dashboard]

@@ -1,21 +1,21 @@
-"""The project's Python asset checks: raw-layer data rules, and freshness of the marts.
+"""Raw-layer data rules as asset checks: one multi-asset check per raw table.
 
-The raw rules (validation.py) run as one multi-asset check per raw table, in DuckDB against the
-warehouse file. Rules whose failure would corrupt the marts (keys, references, money arithmetic)
-are blocking ERROR checks, so the dbt models do not run on bad raw data in the same run; the rest
-warn.
+The rules (core/validation.py) run in DuckDB against the warehouse file right after the raw asset,
+in every run that writes it. Rules whose failure would corrupt the marts (keys, references, money
+arithmetic) are blocking ERROR checks, so the dbt models do not run on bad raw data in the same
+run; the rest warn. What a rule compares with (the requested volumes, the days written, the as-of
+date) comes from the run itself: its partition window, its run config and its tags.
 """
 
-import warnings
-from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sales_analytics.defs.raw.assets import AS_OF_DATE, REQUESTED_COUNT, WINDOW_END, WINDOW_START
-from sales_analytics.defs.resources.calendar import RunCalendar
-from sales_analytics.defs.resources.warehouse import Warehouse
+from sales_analytics.core.days import DayWindow, as_of_date
+from sales_analytics.core.generate import range_volume
 from sales_analytics.core.validation import (
     RULES_BY_TABLE,
     TABLES,
@@ -25,47 +25,52 @@ from sales_analytics.core.validation import (
     expectations_for,
     raw_relations,
 )
+from sales_analytics.defs.partitions import AS_OF_TAG, daily_partitions
+from sales_analytics.defs.raw.config import customers_config, transactions_config
+from sales_analytics.defs.resources.warehouse import Warehouse
 
 RAW_KEYS = {table: dg.AssetKey(["raw", table]) for table in TABLES}
+# The tags Dagster puts on a run of one partition, or of a range of partitions.
+PARTITION_TAG = "dagster/partition"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
-def _latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, object]:
-    event = instance.get_latest_materialization_event(key)
-    if event is None or event.asset_materialization is None:
-        return {}
-    return {name: value.value for name, value in event.asset_materialization.metadata.items()}
-
-
-def _date(metadata: dict[str, object], name: str) -> date | None:
-    value = metadata.get(name)
-    return date.fromisoformat(value) if isinstance(value, str) else None
+def window_of_run(
+    tags: Mapping[str, str], partitions_def: dg.TimeWindowPartitionsDefinition
+) -> DayWindow:
+    """The days of a run from its partition tags (one partition, or a range)."""
+    first = tags.get(RANGE_START_TAG) or tags.get(PARTITION_TAG)
+    last = tags.get(RANGE_END_TAG) or tags.get(PARTITION_TAG)
+    if first is None or last is None:
+        raise dg.Failure(
+            "the raw checks run in a run of the daily partitions, and this run has none: "
+            "launch them with a partition or a range of partitions"
+        )
+    start = partitions_def.time_window_for_partition_key(first).start
+    end = partitions_def.time_window_for_partition_key(last).end
+    return DayWindow(start.date(), end.date())
 
 
 def run_expectations(
-    instance: dg.DagsterInstance, calendar: RunCalendar, history_start: date | None
+    run: dg.DagsterRun, partitions_def: dg.DailyPartitionsDefinition, history_start: date
 ) -> Expectations:
-    """What the latest materializations of the raw assets asked for (counts, the customers'
-    as-of date, the days of the latest transactions write), with today where customers did not
-    record their as-of date; `history_start` is the first daily partition of transactions."""
-    now = datetime.now(ZoneInfo(calendar.timezone)).replace(tzinfo=None)
-    customers = _latest_metadata(instance, RAW_KEYS["customers"])
-    transactions = _latest_metadata(instance, RAW_KEYS["transactions"])
-    written_from, written_before = (
-        _date(transactions, WINDOW_START),
-        _date(transactions, WINDOW_END),
-    )
+    """What the run asked for: the customers and transactions its config requested, its days,
+    its as-of date; `history_start` is the first daily partition."""
+    window = window_of_run(run.tags, partitions_def)
+    customers = customers_config(run.run_config)
+    transactions = transactions_config(run.run_config)
+    now = datetime.now(ZoneInfo(partitions_def.timezone)).replace(tzinfo=None)
     return expectations_for(
         now=now,
-        customers_as_of=_date(customers, AS_OF_DATE) or now.date(),
+        customers_as_of=as_of_date(window, run.tags.get(AS_OF_TAG)),
         history_start=history_start,
-        written_days=(written_from, written_before) if written_from and written_before else None,
-        customers_requested=_int_or_none(customers.get(REQUESTED_COUNT)),
-        transactions_requested=_int_or_none(transactions.get(REQUESTED_COUNT)),
+        written_days=(window.start, window.end),
+        customers_requested=customers.count,
+        transactions_requested=range_volume(
+            window.start, window.end, transactions.count, transactions.days
+        ),
     )
-
-
-def _int_or_none(value: object) -> int | None:
-    return value if isinstance(value, int) else None
 
 
 def check_severity(rule: Rule) -> dg.AssetCheckSeverity:
@@ -96,10 +101,11 @@ def check_spec(rule: Rule) -> dg.AssetCheckSpec:
     )
 
 
-def build_raw_table_checks(table: str, history_start: date | None) -> dg.AssetChecksDefinition:
+def build_raw_table_checks(
+    table: str, partitions_def: dg.DailyPartitionsDefinition, history_start: date
+) -> dg.AssetChecksDefinition:
     """One op evaluates every rule of `table` on one read-only connection; each rule is its own
-    check in the UI and can be run alone. `history_start` is the first daily partition of
-    transactions (None: any date)."""
+    check in the UI and can be run alone."""
     rules = RULES_BY_TABLE[table]
 
     @dg.multi_asset_check(
@@ -109,10 +115,10 @@ def build_raw_table_checks(table: str, history_start: date | None) -> dg.AssetCh
         description=f"Data rules on raw.{table}, evaluated in DuckDB.",
     )
     def raw_table_checks(
-        context: dg.AssetCheckExecutionContext, warehouse: Warehouse, calendar: RunCalendar
+        context: dg.AssetCheckExecutionContext, warehouse: Warehouse
     ) -> Iterator[dg.AssetCheckResult]:
         selected = {key.name for key in context.selected_asset_check_keys}
-        expectations = run_expectations(context.instance, calendar, history_start)
+        expectations = run_expectations(context.run, partitions_def, history_start)
         relations = raw_relations()
         with warehouse.connect() as connection:
             for rule in rules:
@@ -122,26 +128,7 @@ def build_raw_table_checks(table: str, history_start: date | None) -> dg.AssetCh
     return raw_table_checks
 
 
-def build_raw_checks(history_start: date | None) -> list[dg.AssetChecksDefinition]:
-    return [build_raw_table_checks(table, history_start) for table in TABLES]
-
-
-def mart_keys(dbt_assets: dg.AssetsDefinition) -> list[dg.AssetKey]:
-    return sorted(spec.key for spec in dbt_assets.specs if spec.group_name == "marts")
-
-
-def build_freshness_checks(
-    keys: Sequence[dg.AssetKey], max_age: timedelta
-) -> Sequence[dg.AssetChecksDefinition]:
-    """A `freshness_check` per mart that fails (ERROR, so it shows red) when the mart's last
-    materialization is older than `max_age`. It runs after the marts in every warehouse run, and
-    on its own through the freshness sensor once `max_age` has passed without one."""
-    # Dagster 1.13 marks these checks superseded by FreshnessPolicy, which only the daemon
-    # evaluates: it yields no check result that a run summary, an alert or a test can read.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=dg.SupersessionWarning)
-        return dg.build_last_update_freshness_checks(
-            assets=list(keys),
-            lower_bound_delta=max_age,
-            severity=dg.AssetCheckSeverity.ERROR,
-        )
+@cache
+def build_raw_checks(first_day: date, timezone: str) -> list[dg.AssetChecksDefinition]:
+    partitions_def = daily_partitions(first_day, timezone)
+    return [build_raw_table_checks(table, partitions_def, first_day) for table in TABLES]

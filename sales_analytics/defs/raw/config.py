@@ -6,19 +6,15 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, ValidationError
 
-from sales_analytics.core.run_date import resolve_as_of
+from sales_analytics.core.days import parse_as_of
 
 DEFAULT_SEED = 42
+CUSTOMERS_OP = "raw__customers"
+TRANSACTIONS_OP = "raw__transactions"
 
 
-class GenerationConfig(dg.Config):
+class CustomersConfig(dg.Config):
     seed: int = Field(default=DEFAULT_SEED, description="Random seed; the same seed, same rows.")
-    as_of_date: str | None = Field(
-        default=None, description="YYYY-MM-DD the run is for; default today in the schedule's zone."
-    )
-
-
-class CustomersConfig(GenerationConfig):
     count: int = Field(default=200, gt=0, description="Number of customers.")
 
 
@@ -36,34 +32,46 @@ class InvalidRunConfig(ValueError):
 
 
 RAW_OP_CONFIGS: dict[str, type[dg.Config]] = {
-    "raw__customers": CustomersConfig,
-    "raw__transactions": TransactionsConfig,
+    CUSTOMERS_OP: CustomersConfig,
+    TRANSACTIONS_OP: TransactionsConfig,
 }
 
 
-def run_config_problems(run_config: Mapping[str, Any]) -> list[str]:
-    """What is wrong with the raw assets' part of a run config, one line per field (empty: ok).
+def op_config_values(run_config: Mapping[str, Any], op_name: str) -> dict[str, Any]:
+    return dict(((run_config.get("ops") or {}).get(op_name) or {}).get("config") or {})
+
+
+def transactions_config(run_config: Mapping[str, Any]) -> TransactionsConfig:
+    """The raw transactions' config of a run, defaults filled in."""
+    return TransactionsConfig(**op_config_values(run_config, TRANSACTIONS_OP))
+
+
+def customers_config(run_config: Mapping[str, Any]) -> CustomersConfig:
+    return CustomersConfig(**op_config_values(run_config, CUSTOMERS_OP))
+
+
+def run_config_problems(
+    run_config: Mapping[str, Any], as_of_override: str | None = None
+) -> list[str]:
+    """What is wrong with the raw assets' part of a run config and with an as-of override, one
+    line per field (empty: ok).
 
     The assets check their own config when their step starts; checking it for the whole run
     first means a bad transactions volume cannot fail the run after customers were rewritten.
     """
     problems = []
-    ops = run_config.get("ops") or {}
     for op_name, config_class in RAW_OP_CONFIGS.items():
-        values = (ops.get(op_name) or {}).get("config") or {}
         try:
-            config_class(**values)
+            config_class(**op_config_values(run_config, op_name))
         except ValidationError as error:
             problems.extend(
                 f"{op_name}.{'.'.join(map(str, detail['loc']))}: {detail['msg'].lower()},"
                 f" got {detail['input']!r}"
                 for detail in error.errors()
             )
-    # Every step that takes an as-of date (raw assets, dbt) reads it the same way.
-    for op_name, op_config in ops.items():
-        as_of_date = ((op_config or {}).get("config") or {}).get("as_of_date")
+    if as_of_override is not None:
         try:
-            resolve_as_of(as_of_date, "UTC")
+            parse_as_of(as_of_override)
         except ValueError as error:
-            problems.append(f"{op_name}.as_of_date: {error}")
+            problems.append(f"tag sales_analytics/as_of_date: {error}")
     return problems

@@ -6,13 +6,13 @@ from typing import Any
 
 import dagster as dg
 
-from sales_analytics.defs.dbt.project import dbt_cli_resource
+from sales_analytics.core.settings import WEBHOOK_URL, Settings
+from sales_analytics.defs.dbt.project import dbt_resource
 from sales_analytics.defs.resources.bi import BiOutputs
 from sales_analytics.defs.resources.calendar import RunCalendar
 from sales_analytics.defs.resources.fakestore import FakeStoreResource
 from sales_analytics.defs.resources.warehouse import Warehouse, WarehouseIOManager
 from sales_analytics.defs.resources.webhook import WebhookResource
-from sales_analytics.core.settings import WEBHOOK_URL, Settings
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:
@@ -23,7 +23,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "warehouse": Warehouse(
             path=str(settings.duckdb_path), lock_timeout_seconds=settings.lock_timeout_seconds
         ),
-        "dbt": dbt_cli_resource(),
+        "dbt": dbt_resource(),
         "fakestore": FakeStoreResource(base_url=settings.products_url, offline=settings.offline),
         "calendar": RunCalendar(timezone=settings.timezone),
         "bi": BiOutputs(

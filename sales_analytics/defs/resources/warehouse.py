@@ -2,60 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
 import polars as pl
-from dagster._core.storage.db_io_manager import DbIOManager
-from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
+from pydantic import Field
 
+from sales_analytics.core.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
+from sales_analytics.core.sql import qualified_name
+from sales_analytics.defs.partitions import AS_OF_TAG
 from sales_analytics.defs.raw.config import InvalidRunConfig, run_config_problems
 from sales_analytics.defs.resources.duckdb_client import (
-    TransactionalDuckDbClient,
+    RowWindow,
+    Table,
+    column_types,
+    read_table,
+    replace_rows,
     writable_or_failure,
+    write_transaction,
 )
-from sales_analytics.core.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
-from sales_analytics.core.sql import qualified_name, table_exists
 
-
-def arrow_view(frame: pl.DataFrame):
-    """The frame as Arrow without a copy: Polars' own string views, which DuckDB reads.
-
-    `DataFrame.to_arrow()` by default converts every string column to the oldest Arrow layout, a
-    full copy (seen here at 10 million transactions: +1.2 GB peak memory, twice the write time).
-    """
-    return frame.to_arrow(compat_level=pl.CompatLevel.newest())
+# Definition metadata of an asset whose table holds many partitions: the SQL expression that
+# places a row in its partition (raw/transactions: transaction_date).
+PARTITION_EXPR = "partition_expr"
+# Input metadata: the columns to load (default all).
+COLUMNS = "columns"
+COLUMN_SCHEMA = "dagster/column_schema"
+TABLE_NAME = "dagster/table_name"
 
 
 def column_schema(schema: pl.Schema) -> dg.MetadataValue:
-    """A Polars schema as Dagster's table-schema metadata."""
+    """A Polars schema as Dagster's table-schema metadata (the IO manager replaces the types by
+    the warehouse's once the table is written)."""
     columns = [dg.TableColumn(name, str(dtype)) for name, dtype in schema.items()]
     return dg.MetadataValue.table_schema(dg.TableSchema(columns=columns))
-
-
-class ArrowViewPolarsTypeHandler(DuckDBPolarsTypeHandler):
-    """DuckDBPolarsTypeHandler that writes through arrow_view (no copy of the frame). As
-    upstream: empty frames are skipped, a missing table is created, else rows are appended (the
-    IO manager deleted the partition's rows just before); same output metadata."""
-
-    def handle_output(
-        self, context: dg.OutputContext, table_slice, obj: pl.DataFrame, connection
-    ) -> None:
-        if obj.is_empty():
-            super().handle_output(context, table_slice, obj, connection)
-            return
-        table = f"{table_slice.schema}.{table_slice.table}"
-        rows = connection.from_arrow(arrow_view(obj))
-        if table_exists(connection, table_slice.schema, table_slice.table):
-            rows.insert_into(table)
-        else:
-            rows.create(table)
-        context.add_output_metadata(
-            {"row_count": obj.height, "dataframe_columns": column_schema(obj.schema)}
-        )
 
 
 @dataclass(frozen=True)
@@ -68,63 +52,134 @@ class FrameBatches:
     schema: pl.Schema
 
 
-class FrameBatchesTypeHandler(DuckDBPolarsTypeHandler):
-    """Writes FrameBatches batch by batch through arrow_view; creates the table from the schema
-    when it is missing, even if no batch has rows."""
-
-    def handle_output(
-        self, context: dg.OutputContext, table_slice, obj: FrameBatches, connection
-    ) -> None:
-        table = f"{table_slice.schema}.{table_slice.table}"
-        if not table_exists(connection, table_slice.schema, table_slice.table):
-            connection.from_arrow(arrow_view(pl.DataFrame(schema=obj.schema))).create(table)
-        rows = 0
-        for batch in obj.batches:
-            connection.from_arrow(arrow_view(batch)).insert_into(table)
-            rows += batch.height
-        context.add_output_metadata(
-            {"row_count": rows, "dataframe_columns": column_schema(obj.schema)}
+def table_of(context: dg.OutputContext | dg.InputContext) -> Table:
+    """The asset `raw/customers` is the table `raw.customers`: schema from the key's prefix."""
+    if not context.has_asset_key or len(context.asset_key.path) < 2:
+        what = context.asset_key.to_user_string() if context.has_asset_key else "an op output"
+        raise dg.DagsterInvariantViolationError(
+            f"the warehouse IO manager stores assets with a key prefix (raw/customers is the "
+            f"table raw.customers); got {what}"
         )
-
-    def load_input(self, context: dg.InputContext, table_slice, connection) -> FrameBatches:
-        frame = super().load_input(context, table_slice, connection)
-        return FrameBatches(batches=[frame], schema=frame.schema)
-
-    @property
-    def supported_types(self):
-        return [FrameBatches]
+    *_, schema, name = context.asset_key.path
+    return Table(schema=schema, name=name)
 
 
-class WarehouseIOManager(DuckDBPolarsIOManager):
-    """DuckDBPolarsIOManager whose writes are single transactions (TransactionalDuckDbClient),
-    that waits a bounded time for a lock held by another process, creates the warehouse's folder
-    on first use, and writes Polars frames (or FrameBatches) through Arrow without copying them.
-    The schema of each table is its asset key prefix (raw). Partitioned assets (metadata
-    `partition_expr`) get the rows of their partitions replaced."""
+def partition_window(
+    context: dg.OutputContext | dg.InputContext, definition_metadata: Mapping[str, Any]
+) -> RowWindow | None:
+    """The rows of the context's partitions, for an asset with a partition expression; None (the
+    whole table) for any other asset, partitioned or not."""
+    expression = definition_metadata.get(PARTITION_EXPR)
+    if not expression or not context.has_asset_partitions:
+        return None
+    window = context.asset_partitions_time_window
+    # Rows store wall-clock times of the partitions' timezone, without the zone.
+    return RowWindow(
+        expression=expression,
+        start=window.start.replace(tzinfo=None),
+        end=window.end.replace(tzinfo=None),
+    )
 
-    @staticmethod
-    def type_handlers() -> Sequence[DuckDBPolarsTypeHandler]:
-        return [ArrowViewPolarsTypeHandler(), FrameBatchesTypeHandler()]
 
-    lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
+def frames_of(obj: object, table: Table) -> tuple[pl.Schema, Iterable[pl.DataFrame]]:
+    if isinstance(obj, pl.DataFrame):
+        return obj.schema, [obj]
+    if isinstance(obj, FrameBatches):
+        return obj.schema, obj.batches
+    raise dg.DagsterInvariantViolationError(
+        f"the warehouse IO manager writes a polars DataFrame or FrameBatches to "
+        f"{table.display_name}, got {type(obj).__name__}"
+    )
 
-    def create_io_manager(self, context: dg.InitResourceContext) -> DbIOManager:
+
+def column_descriptions(*metadata: Mapping[str, Any]) -> dict[str, str]:
+    """Column descriptions the asset states in its own column schema (the first mapping wins)."""
+    descriptions: dict[str, str] = {}
+    for mapping in reversed(metadata):
+        value = mapping.get(COLUMN_SCHEMA)
+        schema = value.schema if isinstance(value, dg.TableSchemaMetadataValue) else value
+        if isinstance(schema, dg.TableSchema):
+            descriptions.update(
+                {column.name: column.description for column in schema.columns if column.description}
+            )
+    return descriptions
+
+
+def warehouse_columns(
+    columns: Iterable[tuple[str, str]], descriptions: Mapping[str, str]
+) -> dg.MetadataValue:
+    """The table's columns with the warehouse's SQL types (what a BI tool or dbt sees)."""
+    return dg.MetadataValue.table_schema(
+        dg.TableSchema(
+            columns=[
+                dg.TableColumn(name, sql_type, description=descriptions.get(name))
+                for name, sql_type in columns
+            ]
+        )
+    )
+
+
+class WarehouseIOManager(dg.ConfigurableIOManager):
+    """Stores each raw asset as a table in the warehouse file: `raw/customers` is `raw.customers`.
+
+    Each output is one DuckDB transaction (a failed or killed run leaves the table as it was). An
+    asset with a `partition_expr` has the rows of the run's partitions replaced; any other asset
+    is replaced whole. Polars frames are written through Arrow without a copy, and inputs are
+    read back as Polars (input metadata `columns` selects columns)."""
+
+    database: str = Field(description="The warehouse file (SALES_ANALYTICS_DUCKDB_PATH).")
+    lock_timeout_seconds: float = Field(
+        default=DEFAULT_LOCK_TIMEOUT_SECONDS,
+        description="Seconds to wait for another process to release the warehouse file.",
+    )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Resources are set up once, before the run's first step (in-process executor): the
         # writer refuses a run whose raw config would fail midway, before anything is written.
         run = context.run
-        problems = run_config_problems(run.run_config) if run is not None else []
+        problems = (
+            run_config_problems(run.run_config, run.tags.get(AS_OF_TAG)) if run is not None else []
+        )
         if problems:
             raise InvalidRunConfig(
                 "the run's config is invalid, nothing was written: " + "; ".join(problems)
             )
-        return DbIOManager(
-            db_client=TransactionalDuckDbClient(),
-            database=self.database,
-            schema=self.schema_,
-            type_handlers=self.type_handlers(),
-            default_load_type=self.default_load_type(),
-            io_manager_name="WarehouseIOManager",
+
+    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | FrameBatches) -> None:
+        table = table_of(context)
+        schema, frames = frames_of(obj, table)
+        window = partition_window(context, context.definition_metadata)
+        with write_transaction(Path(self.database), self.lock_timeout_seconds) as connection:
+            self.write_rows(connection, table, schema, frames, window)
+            columns = column_types(connection, table)
+        descriptions = column_descriptions(context.output_metadata, context.definition_metadata)
+        context.add_output_metadata(
+            {
+                TABLE_NAME: dg.MetadataValue.text(table.display_name),
+                COLUMN_SCHEMA: warehouse_columns(columns, descriptions),
+            }
         )
+
+    def write_rows(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        table: Table,
+        schema: pl.Schema,
+        frames: Iterable[pl.DataFrame],
+        window: RowWindow | None,
+    ) -> int:
+        """Everything an output changes, inside its transaction; the rows written."""
+        return replace_rows(connection, table, schema, frames, window)
+
+    def load_input(self, context: dg.InputContext) -> pl.DataFrame | FrameBatches:
+        table = table_of(context)
+        upstream = context.upstream_output
+        window = partition_window(context, upstream.definition_metadata if upstream else {})
+        columns = (context.definition_metadata or {}).get(COLUMNS)
+        frame = read_table(Path(self.database), self.lock_timeout_seconds, table, columns, window)
+        if context.dagster_type.typing_type is FrameBatches:
+            return FrameBatches(batches=[frame], schema=frame.schema)
+        return frame
 
 
 class Warehouse(dg.ConfigurableResource):
