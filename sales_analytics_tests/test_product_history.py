@@ -23,31 +23,25 @@ RETIRED, REPRICED, ADDED = 2, 3, 7
 NEW_PRICE = 49.99
 
 
-def launch(kind: str, *, first_day: date, end_day: date, as_of: date) -> dg.ExecuteInProcessResult:
-    """The two launchers of the project, kept in one place: `make run`'s backfill of a range
-    ("backfill") and the nightly job for one day's partition ("nightly")."""
-    from sales_analytics.cli.run import rebuild_warehouse
-    from sales_analytics.definitions import build_definitions
-    from sales_analytics.defs.automation.jobs import NIGHTLY_JOB, nightly_run_config
-    from sales_analytics.defs.partitions import DayWindow
+def launch(kind: str, *, first_day: date, end_day: date) -> dg.ExecuteInProcessResult:
+    """The project's two launchers, kept in one place: `make run`'s backfill of the days
+    first_day..end_day ("backfill"), and the nightly job for one day's partition ("nightly");
+    either runs as of end_day."""
+    from sales_analytics.cli.run import definitions_covering, rebuild_warehouse
+    from sales_analytics.core.days import DayWindow
+    from sales_analytics.defs.automation.jobs import NIGHTLY_JOB
 
     settings = Settings.from_env()
+    window = DayWindow(first_day, end_day)
     if kind == "backfill":
-        return rebuild_warehouse(
-            settings,
-            window=DayWindow(first_day, end_day),
-            as_of=as_of,
-            customers=60,
-            transactions=300,
-            seed=3,
+        result, _ = rebuild_warehouse(
+            settings, window=window, customers=60, transactions=300, seed=3
         )
-    assert end_day == first_day + timedelta(days=1), "a nightly run is one day"
-    definitions = build_definitions(settings, history_start=AS_OF - timedelta(days=HISTORY))
-    return definitions.resolve_job_def(NIGHTLY_JOB).execute_in_process(
-        run_config=nightly_run_config(as_of=as_of, transactions_per_day=80),
-        partition_key=first_day.isoformat(),
-        raise_on_error=False,
-    )
+        return result
+    assert window.days == 1, "a nightly run is one day"
+    history = DayWindow(AS_OF - timedelta(days=HISTORY), end_day)
+    nightly = definitions_covering(settings, history).resolve_job_def(NIGHTLY_JOB)
+    return nightly.execute_in_process(partition_key=first_day.isoformat(), raise_on_error=False)
 
 
 def catalog_before() -> list[dict]:
@@ -81,16 +75,17 @@ def three_runs(warehouse_path, local_server: LocalServer, monkeypatch):
     monkeypatch.setenv("SALES_ANALYTICS_PRODUCTS_URL", local_server.url)
     monkeypatch.delenv("SALES_ANALYTICS_OFFLINE", raising=False)
     monkeypatch.setenv("SALES_ANALYTICS_RETRY_COUNT", "0")
+    monkeypatch.setenv("SALES_ANALYTICS_TRANSACTIONS_PER_DAY", "80")
     first_day = AS_OF - timedelta(days=HISTORY)
 
     local_server.respond(json_response(catalog_before()))
-    backfill = launch("backfill", first_day=first_day, end_day=AS_OF, as_of=AS_OF)
+    backfill = launch("backfill", first_day=first_day, end_day=AS_OF)
     assert_succeeded(backfill)
     facts_before = query(warehouse_path, "select * from marts.fct_transactions")
 
     local_server.respond(json_response(catalog_after()))
     nights = [
-        launch("nightly", first_day=day, end_day=day + timedelta(days=1), as_of=day + timedelta(1))
+        launch("nightly", first_day=day, end_day=day + timedelta(days=1))
         for day in (AS_OF, AS_OF + timedelta(days=1))
     ]
     for night in nights:

@@ -1,5 +1,6 @@
 {#-
-    Incremental by day. The strategy is chosen per engine: DuckDB deletes and inserts the run's
+    Incremental by day (meta day_column: the column that holds a row's day, which Dagster counts
+    rows per partition by). The strategy is chosen per engine: DuckDB deletes and inserts the run's
     dates; dbt-spark has no delete+insert on plain Parquet tables, and replaces the run's
     transaction_date partitions (insert_overwrite, partition_by transaction_date) instead.
 -#}
@@ -11,7 +12,8 @@
         ),
         unique_key='transaction_date',
         partition_by=(['transaction_date'] if target.type == 'spark' else none),
-        on_schema_change='fail'
+        on_schema_change='fail',
+        meta={'sales_analytics': {'day_column': 'transaction_date'}}
     )
 }}
 
