@@ -8,9 +8,9 @@ DBT_DIR := sales_analytics_dbt
 MANIFEST := $(DBT_DIR)/target/manifest.json
 DBT_SOURCES := $(shell find $(DBT_DIR) -path $(DBT_DIR)/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' \) -print)
 
-export DAGSTER_HOME ?= $(CURDIR)/.dagster
-# dagster-dbt and `dagster dev` look for dbt on PATH.
-export PATH := $(CURDIR)/$(BIN):$(PATH)
+# Every target below is the `sales-analytics` command; it needs no activated venv, and sets up
+# DAGSTER_HOME (default .dagster/ in the project) itself.
+CLI := $(BIN)/sales-analytics
 
 # make run CUSTOMERS=2000 TRANSACTIONS=50000 DAYS=30 SEED=7
 RUN_ARGS := $(if $(CUSTOMERS),--customers $(CUSTOMERS)) $(if $(TRANSACTIONS),--transactions $(TRANSACTIONS)) \
@@ -35,24 +35,20 @@ $(MANIFEST): $(INSTALLED) $(DBT_SOURCES)
 	cd $(DBT_DIR) && ../$(BIN)/dbt parse --quiet --profiles-dir .
 	@touch $@
 
-# One run at a time: DuckDB allows one writing process per file (an existing file is kept).
-$(DAGSTER_HOME)/dagster.yaml:
-	mkdir -p $(DAGSTER_HOME)
-	printf 'concurrency:\n  runs:\n    max_concurrent_runs: 1\ntelemetry:\n  enabled: false\n' > $@
-
-run: install | $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m sales_analytics.cli.run $(RUN_ARGS)
+run: install
+	$(CLI) run $(RUN_ARGS)
 
 # Prints the dashboard's path (built by `make run`) and opens it where there is a desktop.
 dashboard: install
-	@$(BIN)/python -m sales_analytics.cli.dashboard
+	@$(CLI) dashboard
 
 # What the 02:00 schedule's tick would run now: yesterday's partition and everything downstream.
-daily: install | $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m sales_analytics.cli.daily
+daily: install
+	$(CLI) daily
 
-dev: install | $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev --host 127.0.0.1 --port $${DAGSTER_PORT:-3000}
+# The UI on 127.0.0.1, port DAGSTER_PORT (default 3000).
+dev: install
+	$(CLI) dev
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -63,11 +59,12 @@ test-faults: install
 # Wall time, rows/s, peak memory and the ratio to plain DuckDB SQL, per stage and size; writes
 # benchmarks/results/latest.json. The 10M size needs about 4 GB of memory and some minutes.
 bench: install
-	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
+	$(CLI) bench $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint $(DBT_DIR)/models
 
 format: install
 	$(BIN)/ruff check --fix .

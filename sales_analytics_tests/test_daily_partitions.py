@@ -109,8 +109,8 @@ def test_a_three_day_backfill_is_one_run_of_raw_through_marts_with_every_check(
     # Unpartitioned assets of the run are materialized whole, without a partition.
     assert partitions_materialized(result, dg.AssetKey(["marts", "dim_customers"])) == {None}
     checks = result.get_asset_check_evaluations()
-    # The 31 dbt tests, the 22 raw checks and the marts' 3 freshness checks.
-    assert len(checks) == 31 + 22 + 3
+    # The 34 dbt tests, the 24 raw checks and the marts' 3 freshness checks.
+    assert len(checks) == 34 + 24 + 3
     assert all(check.passed for check in checks)
     expected = sum(day_volume(day, 1000, 90) for day in (DAY_1, DAY_2, DAY_3))
     counts = query(

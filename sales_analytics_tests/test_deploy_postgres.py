@@ -65,12 +65,28 @@ def latest_tick(client: DagsterGraphQL, now: float) -> float:
 @pytest.fixture(scope="module")
 def launched(deployment: DagsterServers) -> dict[str, object]:
     """A "Materialize all" backfill of the last 3 days (the history a deployment starts from),
-    then the schedule's run: its last tick evaluated by the code server as the daemon evaluates
-    it, launched into the queue with the tick's tags. Both finished."""
+    then the schedule's run (it reads the customers the backfill writes): its last tick evaluated
+    by the code server as the daemon evaluates it, launched into the queue with the tick's tags.
+    Both finished."""
     client = deployment.client
     days = client.partition_keys("raw/transactions")[-DAYS:]
+    every_asset = set(client.asset_keys())
     backfill_id = client.launch_backfill(partition_names=days, title="deploy test")
-    backfill, backfill_runs = client.wait_for_backfill(backfill_id, RUN_TIMEOUT_SECONDS)
+    # The queue is first in, first out: once the backfill daemon created the runs of every
+    # asset, the schedule's run queues behind them and needs no wait for the backfill's end.
+    client.wait_for(
+        "the backfill's runs of every asset",
+        lambda: (
+            every_asset
+            <= {
+                key
+                for run in client.runs(tags={"dagster/backfill": backfill_id})
+                for key in run.asset_selection or []
+            }
+        ),
+        RUN_TIMEOUT_SECONDS,
+        interval=2,
+    )
 
     tick = latest_tick(client, time.time())
     evaluation = client.schedule_dry_run(SCHEDULE, tick)
@@ -80,6 +96,7 @@ def launched(deployment: DagsterServers) -> dict[str, object]:
         request, default_job=client.schedule_job_name(SCHEDULE)
     )
     schedule_run = client.wait_for_run(schedule_run_id, RUN_TIMEOUT_SECONDS)
+    backfill, backfill_runs = client.wait_for_backfill(backfill_id, RUN_TIMEOUT_SECONDS)
     return {
         "tick": tick,
         "schedule_run": schedule_run,
@@ -184,3 +201,15 @@ def test_postgresql_holds_what_graphql_shows(
         assert counts.get((run.run_id, CHECK_EVALUATION), 0) == len(
             client.run_events(run.run_id).check_evaluations
         )
+
+
+def test_the_queue_runs_one_run_at_a_time(
+    deployment: DagsterServers, launched: dict[str, object]
+) -> None:
+    """max_concurrent_runs 1: the DuckDB warehouse never has two writing runs."""
+    runs: list[Run] = [launched["schedule_run"], *launched["backfill_runs"]]  # type: ignore[list-item]
+    finished = [deployment.client.run(run.run_id) for run in runs]
+    spans = sorted((run.start_time, run.end_time) for run in finished)
+    assert all(start is not None and end is not None for start, end in spans), spans
+    for (_, first_end), (second_start, _) in zip(spans, spans[1:], strict=False):
+        assert first_end <= second_start, spans

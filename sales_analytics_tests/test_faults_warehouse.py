@@ -2,7 +2,7 @@
 not a database, a folder that cannot be created, and bad settings. Each fails with a message that
 names the file or the setting and leaves what was there untouched."""
 
-import subprocess
+import dataclasses
 import time
 from datetime import date
 
@@ -10,9 +10,12 @@ import duckdb
 import pytest
 
 from sales_analytics.cli import run
+from sales_analytics.cli.run import warehouse_run_config
+from sales_analytics.core.days import DayWindow
+from sales_analytics.core.settings import Settings
 from sales_analytics.definitions import build_definitions
-from sales_analytics.defs.automation.jobs import SALES_ANALYTICS_JOB, warehouse_run_config
-from sales_analytics.core.settings import PROJECT_ROOT, Settings
+from sales_analytics.defs.automation.jobs import SALES_ANALYTICS_JOB
+from sales_analytics.defs.partitions import AS_OF_TAG
 from sales_analytics_tests.test_warehouse_access import hold
 
 pytestmark = pytest.mark.faults
@@ -98,42 +101,47 @@ def test_bad_settings_fail_before_any_write(
     assert not warehouse_path.exists()
 
 
-def test_the_ui_binds_to_loopback_only():
-    dry_run = subprocess.run(
-        ["make", "-n", "dev"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
-    ).stdout
-    (command,) = [line for line in dry_run.splitlines() if " dev " in f"{line} "]
-    assert "dagster dev --host 127.0.0.1 " in command
-
-
-def bad_as_of(run_config: dict) -> None:
-    run_config["ops"]["sales_analytics_dbt_assets"]["config"]["as_of_date"] = "31/03/2026"
-
-
 @pytest.mark.parametrize(
-    ("volumes", "break_config", "message"),
+    ("op_config", "tags", "message"),
     [
         (
-            {"transactions": 0},
-            None,
+            {"raw__transactions": {"count": 0}},
+            {},
             "raw__transactions.count: input should be greater than 0, got 0",
         ),
-        ({"days": -3}, None, "raw__transactions.days: input should be greater than 0, got -3"),
-        ({"customers": 0}, None, "raw__customers.count: input should be greater than 0, got 0"),
-        ({}, bad_as_of, "sales_analytics_dbt_assets.as_of_date: as_of_date must be a date"),
+        (
+            {"raw__transactions": {"days": -3}},
+            {},
+            "raw__transactions.days: input should be greater than 0, got -3",
+        ),
+        (
+            {"raw__customers": {"count": 0}},
+            {},
+            "raw__customers.count: input should be greater than 0, got 0",
+        ),
+        (
+            {},
+            {AS_OF_TAG: "31/03/2026"},
+            "tag sales_analytics/as_of_date: the as-of date must be YYYY-MM-DD, got '31/03/2026'",
+        ),
     ],
 )
 def test_bad_run_config_from_the_ui_fails_before_any_write(
-    volumes, break_config, message, warehouse_path
+    op_config, tags, message, warehouse_path
 ):
-    definitions = build_definitions(Settings.from_env(), history_start=date(2026, 3, 1))
-    run_config = warehouse_run_config(**volumes)
-    if break_config:
-        break_config(run_config)
-    result = definitions.resolve_job_def(SALES_ANALYTICS_JOB).execute_in_process(
-        run_config=run_config, partition_key="2026-03-30", raise_on_error=False
+    settings = dataclasses.replace(Settings.from_env(), history_start=date(2026, 3, 1))
+    # What a person may type into the launchpad: values the config schema cannot refuse alone.
+    run_config = warehouse_run_config(DayWindow(date(2026, 3, 30), date(2026, 3, 31)))
+    for op_name, values in op_config.items():
+        run_config["ops"][op_name]["config"].update(values)
+    result = (
+        build_definitions(settings)
+        .resolve_job_def(SALES_ANALYTICS_JOB)
+        .execute_in_process(
+            run_config=run_config, partition_key="2026-03-30", tags=tags, raise_on_error=False
+        )
     )
     assert not result.success
     assert not [event for event in result.all_events if event.is_step_start]
-    assert message in str(result.get_run_failure_event().event_specific_data.error)
+    assert message in result.get_run_failure_event().event_specific_data.error.to_string()
     assert not warehouse_path.exists()

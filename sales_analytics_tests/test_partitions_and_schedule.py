@@ -124,6 +124,7 @@ def test_the_nightly_job_is_transactions_products_and_everything_downstream(
         "marts/dim_customers",
         "marts/dim_products",
         "marts/fct_transactions",
+        "history/product_history",
         "bi/serving_copy",
         "bi/parquet_exports",
         "bi/dashboard",
@@ -139,7 +140,8 @@ def test_only_transactions_and_incremental_models_are_partitioned(warehouse_path
         if graph.get(key).partitions_def is not None
     }
 
-    assert partitioned == {"raw/transactions", "marts/fct_transactions"}
+    # product_history is incremental too (append-only), so with_daily_models partitions it.
+    assert partitioned == {"raw/transactions", "marts/fct_transactions", "history/product_history"}
     for key in ("raw/transactions", "marts/fct_transactions"):
         node = graph.get(dg.AssetKey.from_user_string(key))
         assert node.backfill_policy == dg.BackfillPolicy.single_run()

@@ -24,8 +24,8 @@ def test_make_run_builds_the_warehouse_and_prints_the_summary(warehouse_path, ca
     assert "raw.transactions          300" in output
     assert "marts.fct_transactions    300" in output
     assert "Products: built-in offline catalog" in output
-    # The 31 dbt tests, the 22 raw checks and the marts' 3 freshness checks.
-    assert "Checks: 56 passed, 0 failed" in output
+    # The 34 dbt tests, the 24 raw checks and the marts' 3 freshness checks.
+    assert "Checks: 61 passed, 0 failed" in output
     assert "Run: succeeded" in output
     assert warehouse_path.exists()
 

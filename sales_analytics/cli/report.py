@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from sales_analytics.cli.instance import prepare_dagster_home
 from sales_analytics.core.alerts import CheckOutcome
 from sales_analytics.core.settings import Settings
 from sales_analytics.core.sql import qualified_name
@@ -169,10 +170,9 @@ def report(
 
 
 def project_instance() -> dg.DagsterInstance | None:
-    """The instance in DAGSTER_HOME (created when missing), so runs show in the UI; None (an
-    ephemeral instance) when DAGSTER_HOME is unset."""
-    home = os.getenv("DAGSTER_HOME")
-    if not home:
+    """The instance in DAGSTER_HOME (created with its dagster.yaml when missing), so runs show in
+    the UI; None (an ephemeral instance) when DAGSTER_HOME is unset."""
+    if not os.getenv("DAGSTER_HOME"):
         return None
-    Path(home).mkdir(parents=True, exist_ok=True)
+    prepare_dagster_home()
     return dg.DagsterInstance.get()

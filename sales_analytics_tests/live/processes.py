@@ -69,13 +69,9 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
 
 
 def stop_process_group(
-    process: subprocess.Popen[bytes],
-    *,
-    marker: tuple[str, str] | None = None,
-    timeout: float = GRACEFUL_STOP_SECONDS,
+    process: subprocess.Popen[bytes], *, timeout: float = GRACEFUL_STOP_SECONDS
 ) -> None:
-    """SIGTERM the process's group, SIGKILL it if it outlives `timeout`, and SIGKILL every process
-    still carrying `marker` (an environment variable and value unique to the test)."""
+    """SIGTERM the process's group, and SIGKILL it if it outlives `timeout`."""
     _signal_group(process, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=timeout)
@@ -83,15 +79,19 @@ def stop_process_group(
     _signal_group(process, signal.SIGKILL)
     if process.poll() is None:
         process.wait(timeout=10)
-    if marker is not None:
-        deadline = time.monotonic() + 10
-        while (survivors := pids_with_environment(*marker)) and time.monotonic() < deadline:
-            for pid in survivors:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.2)
-        if survivors:
-            raise RuntimeError(f"processes {survivors} outlived SIGKILL")
+
+
+def kill_marked_processes(name: str, value: str) -> None:
+    """SIGKILL every process still carrying the environment variable `name`=`value` (unique to
+    a test): children that left their group, e.g. a daemon's run worker."""
+    deadline = time.monotonic() + 10
+    while (survivors := pids_with_environment(name, value)) and time.monotonic() < deadline:
+        for pid in survivors:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+    if survivors:
+        raise RuntimeError(f"processes {survivors} outlived SIGKILL")
 
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")

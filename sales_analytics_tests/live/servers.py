@@ -18,6 +18,7 @@ from sales_analytics_tests.live.graphql import DagsterGraphQL, GraphQLError
 from sales_analytics_tests.live.instance import VENV_BIN, server_environment, write_instance
 from sales_analytics_tests.live.processes import (
     free_port,
+    kill_marked_processes,
     log_tail,
     start_process,
     stop_process_group,
@@ -59,9 +60,11 @@ class DagsterServers:
         self.processes[name] = start_process(args, env=self.env, cwd=PROJECT_ROOT, log_path=log)
 
     def stop(self) -> None:
-        # The last started first: the webserver and daemon before the code server they call.
+        # The last started first: the webserver and daemon before the code server they call;
+        # each gets its graceful stop before anything left over is killed.
         for name in reversed(list(self.processes)):
-            stop_process_group(self.processes[name], marker=("DAGSTER_HOME", str(self.home)))
+            stop_process_group(self.processes[name])
+        kill_marked_processes("DAGSTER_HOME", str(self.home))
 
     def wait_until_loaded(self, timeout: float = LOAD_TIMEOUT_SECONDS) -> tuple[str, str]:
         """(location, repository) once the webserver serves the loaded code location; fails at

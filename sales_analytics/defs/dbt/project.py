@@ -23,8 +23,10 @@ RUN_TARGET_PATH = DBT_PROJECT_DIR / "target" / "runs"
 
 def dbt_executable() -> str:
     """The dbt installed beside this Python (the project's venv), even when it is not on PATH."""
-    beside_python = Path(sys.executable).parent / "dbt"
-    return str(beside_python) if beside_python.exists() else shutil.which("dbt") or "dbt"
+    # `which` with the scripts folder as path finds dbt.exe on Windows too.
+    return (
+        shutil.which("dbt", path=str(Path(sys.executable).parent)) or shutil.which("dbt") or "dbt"
+    )
 
 
 class WarehouseDbtCliResource(DbtCliResource):

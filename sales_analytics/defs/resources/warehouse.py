@@ -13,7 +13,6 @@ import polars as pl
 from pydantic import Field
 
 from sales_analytics.core.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
-from sales_analytics.core.sql import qualified_name
 from sales_analytics.defs.partitions import AS_OF_TAG
 from sales_analytics.defs.raw.config import InvalidRunConfig, run_config_problems
 from sales_analytics.defs.resources.duckdb_client import (
@@ -33,13 +32,6 @@ PARTITION_EXPR = "partition_expr"
 COLUMNS = "columns"
 COLUMN_SCHEMA = "dagster/column_schema"
 TABLE_NAME = "dagster/table_name"
-
-
-def column_schema(schema: pl.Schema) -> dg.MetadataValue:
-    """A Polars schema as Dagster's table-schema metadata (the IO manager replaces the types by
-    the warehouse's once the table is written)."""
-    columns = [dg.TableColumn(name, str(dtype)) for name, dtype in schema.items()]
-    return dg.MetadataValue.table_schema(dg.TableSchema(columns=columns))
 
 
 @dataclass(frozen=True)
@@ -183,11 +175,14 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
 
 class Warehouse(dg.ConfigurableResource):
-    """The warehouse file for steps that do not go through the IO manager: read access for
-    metadata and summaries, and a bounded wait for the write lock before dbt takes it."""
+    """The warehouse file as the checks, the dbt step and the BI assets reach it: read access,
+    and a bounded wait until no other process holds it before dbt writes."""
 
-    path: str
-    lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
+    path: str = Field(description="The warehouse file (SALES_ANALYTICS_DUCKDB_PATH).")
+    lock_timeout_seconds: float = Field(
+        default=DEFAULT_LOCK_TIMEOUT_SECONDS,
+        description="Seconds to wait for another process to release the warehouse file.",
+    )
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(self.path, read_only=True)
@@ -196,25 +191,3 @@ class Warehouse(dg.ConfigurableResource):
         """Return once the file can be opened for writing; WarehouseUnavailable (naming the file,
         the holder's PID and what to do) if it is not a database or stays locked."""
         writable_or_failure(Path(self.path), self.lock_timeout_seconds)
-
-
-def relation_metadata(
-    connection: duckdb.DuckDBPyConnection, schema: str, name: str
-) -> dict[str, dg.MetadataValue]:
-    """Row count and column schema of one table or view, as Dagster's standard metadata."""
-    columns = connection.execute(
-        "select column_name, data_type from information_schema.columns"
-        " where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, name],
-    ).fetchall()
-    if not columns:
-        return {}
-    (row_count,) = connection.execute(
-        f"select count(*) from {qualified_name(schema, name)}"
-    ).fetchone()
-    return {
-        "dagster/row_count": dg.MetadataValue.int(row_count),
-        "dagster/column_schema": dg.MetadataValue.table_schema(
-            dg.TableSchema(columns=[dg.TableColumn(column, dtype) for column, dtype in columns])
-        ),
-    }
