@@ -138,8 +138,10 @@ def compile_floor(workdir: Path, volume: Volume) -> tuple[Path, Path]:
     night_start, night_end = night_window(volume)
     night = history | {"window_start": night_start.isoformat(), "window_end": night_end.isoformat()}
     targets = workdir / "compiled-history", workdir / "compiled-night"
-    for target, dbt_vars in zip(targets, (history, night), strict=True):
-        floor.compile_project(target, dbt_vars)
+    full = floor.compile_project(targets[0], history)
+    # The night compiles where the incremental models exist, to their incremental SQL.
+    incremental = tuple(model for model in full.models if model.materialized == "incremental")
+    floor.compile_project(targets[1], night, existing=incremental)
     return targets
 
 

@@ -7,8 +7,10 @@ drift from the models. Relations are renamed into the floor's own schemas (floor
 floor_marts) next to the raw tables they read; sales_analytics_tests/test_benchmark.py checks that
 its marts equal the pipeline's.
 
-Two compilations: one with the history's vars (all days) for the full build, one with the night's
-window for the nightly build, whose data tests look at those days as dbt's do.
+Two compilations: one with the history's vars against an empty database (every incremental model
+compiles to its first build) for the full build, one with the night's window against a database
+where the incremental models exist (they compile to their incremental SQL, as in a nightly run),
+for the nightly build, whose data tests look at those days as dbt's do.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import os
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -28,7 +29,6 @@ from sales_analytics.defs.dbt.project import dbt_executable, dbt_project
 
 STAGING = "floor_staging"
 MARTS = "floor_marts"
-DAY_COLUMN = "transaction_date"
 # The database file dbt compiles against; its catalog name is stripped from the compiled SQL so
 # the statements run in whatever file the floor opens.
 COMPILE_DATABASE = "floor_compile"
@@ -40,9 +40,12 @@ NOT_NIGHTLY = ("stg_customers",)
 @dataclass(frozen=True)
 class CompiledModel:
     name: str
-    schema: str
+    schema: str  # the floor's schema
     materialized: str
     sql: str
+    source_schema: str = ""  # the schema dbt builds it in
+    strategy: str | None = None  # incremental strategy
+    unique_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,12 +68,27 @@ class CompileFailed(RuntimeError):
     pass
 
 
-def compile_project(target_path: Path, dbt_vars: Mapping[str, str]) -> CompiledProject:
+def floor_schema(schema: str) -> str:
+    return {"staging": STAGING, "marts": MARTS}.get(schema, f"floor_{schema}")
+
+
+def compile_project(
+    target_path: Path,
+    dbt_vars: Mapping[str, str],
+    existing: tuple[CompiledModel, ...] = (),
+) -> CompiledProject:
     """`dbt compile` of the project with `dbt_vars` into `target_path`, read back from its
-    manifest. It compiles against an empty database beside the target (no model is incremental
-    there, so fct_transactions compiles to its full select)."""
+    manifest. It compiles against a database beside the target in which only the `existing`
+    models' relations exist (empty): those compile to their incremental SQL, the others to their
+    first build."""
     target_path.mkdir(parents=True, exist_ok=True)
     database = target_path / f"{COMPILE_DATABASE}.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        for model in existing:
+            connection.execute(f'create schema if not exists "{model.source_schema}"')
+            connection.execute(
+                f'create table if not exists "{model.source_schema}"."{model.name}" (x integer)'
+            )
     command = [
         dbt_executable(),
         "compile",
@@ -96,11 +114,12 @@ def read_compiled(manifest_path: Path) -> CompiledProject:
     model's relation renamed into the floor's schemas."""
     nodes = json.loads(manifest_path.read_text())["nodes"]
     models = {node_id: node for node_id, node in nodes.items() if node["resource_type"] == "model"}
-    renames = {
-        node["relation_name"]: f'"{STAGING if node["schema"] == "staging" else MARTS}"'
-        f'."{node["alias"]}"'
-        for node in models.values()
-    }
+    renames = {}
+    for node in models.values():
+        floor_relation = f'"{floor_schema(node["schema"])}"."{node["alias"]}"'
+        # Relations may be written with or without the database (a portable warehouse file).
+        renames[node["relation_name"]] = floor_relation
+        renames[f'"{node["schema"]}"."{node["alias"]}"'] = floor_relation
 
     def floor_sql(sql: str) -> str:
         # Longest first, so no relation name is replaced inside a longer one.
@@ -123,9 +142,12 @@ def read_compiled(manifest_path: Path) -> CompiledProject:
     compiled_models = tuple(
         CompiledModel(
             name=models[node_id]["alias"],
-            schema=STAGING if models[node_id]["schema"] == "staging" else MARTS,
+            schema=floor_schema(models[node_id]["schema"]),
             materialized=models[node_id]["config"]["materialized"],
             sql=floor_sql(models[node_id]["compiled_code"]),
+            source_schema=models[node_id]["schema"],
+            strategy=models[node_id]["config"].get("incremental_strategy"),
+            unique_key=models[node_id]["config"].get("unique_key"),
         )
         for node_id in ordered
     )
@@ -141,9 +163,9 @@ def read_compiled(manifest_path: Path) -> CompiledProject:
     return CompiledProject(compiled_models, tests)
 
 
-def create_schemas(connection: duckdb.DuckDBPyConnection) -> None:
-    for schema in (STAGING, MARTS):
-        connection.execute(f"create schema if not exists {schema}")
+def create_schemas(connection: duckdb.DuckDBPyConnection, project: CompiledProject) -> None:
+    for schema in sorted({model.schema for model in project.models}):
+        connection.execute(f'create schema if not exists "{schema}"')
 
 
 def build_model(connection: duckdb.DuckDBPyConnection, model: CompiledModel) -> None:
@@ -167,20 +189,17 @@ def run_tests(
 
 def full_build(connection: duckdb.DuckDBPyConnection, project: CompiledProject) -> int:
     """Every model from scratch, then every test; the number of failing tests."""
-    create_schemas(connection)
+    create_schemas(connection, project)
     for model in project.models:
         build_model(connection, model)
     return run_tests(connection, project)
 
 
-def incremental_build(
-    connection: duckdb.DuckDBPyConnection,
-    project: CompiledProject,
-    window: tuple[date, date],
-) -> int:
-    """What a nightly run does after the raw rows of `window` changed: the incremental models get
-    those days replaced (delete+insert, as dbt's strategy), the other tables are rebuilt, then the
-    nightly tests; the number of failing tests. `project` is compiled with the night's vars."""
+def incremental_build(connection: duckdb.DuckDBPyConnection, project: CompiledProject) -> int:
+    """What a nightly run does after the raw rows of its day changed, with `project` compiled
+    for the night (incremental models in their incremental SQL): tables rebuilt, incremental
+    models updated with dbt's strategy (append; delete+insert on the unique key), then the
+    nightly tests; the number of failing tests."""
     for model in project.models:
         if model.materialized == "view" or model.name in NOT_NIGHTLY:
             continue
@@ -188,11 +207,14 @@ def incremental_build(
             build_model(connection, model)
             continue
         relation = f'"{model.schema}"."{model.name}"'
-        in_window = f"{DAY_COLUMN} >= ? and {DAY_COLUMN} < ?"
         connection.execute("begin")
-        connection.execute(f"delete from {relation} where {in_window}", list(window))
-        connection.execute(
-            f"insert into {relation} select * from ({model.sql}) where {in_window}", list(window)
-        )
+        connection.execute(f"create temporary table floor_new as {model.sql}")
+        if model.strategy == "delete+insert" and model.unique_key:
+            key = model.unique_key
+            connection.execute(
+                f"delete from {relation} where {key} in (select {key} from floor_new)"
+            )
+        connection.execute(f"insert into {relation} by name select * from floor_new")
+        connection.execute("drop table floor_new")
         connection.execute("commit")
     return run_tests(connection, project, nightly=True)

@@ -124,7 +124,7 @@ def night(
         [day, volume.as_of],
     )
     connection.execute("insert into raw.transactions select * from arrow")
-    return floor.incremental_build(connection, project, night_window(volume))
+    return floor.incremental_build(connection, project)
 
 
 def _timed(results: dict[str, float], key: str):

@@ -106,9 +106,13 @@ def test_the_floor_runs_the_sql_dbt_compiled(small_run) -> None:
         )
         compiled = compiled_file.read_text()
         # The file dbt wrote, with relations moved to the floor's schemas and nothing else.
+        renames = {}
         for name, node in models.items():
-            schema = floor.STAGING if node["schema"] == "staging" else floor.MARTS
-            compiled = compiled.replace(node["relation_name"], f'"{schema}"."{name}"')
+            moved = f'"{floor.floor_schema(node["schema"])}"."{name}"'
+            renames[node["relation_name"]] = moved
+            renames[f'"{node["schema"]}"."{name}"'] = moved
+        for original in sorted(renames, key=len, reverse=True):
+            compiled = compiled.replace(original, renames[original])
         assert model.sql == compiled.replace(f'"{floor.COMPILE_DATABASE}".', ""), model.name
 
 
