@@ -64,6 +64,7 @@ bench: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint $(DBT_DIR)/models
 
 format: install
 	$(BIN)/ruff check --fix .

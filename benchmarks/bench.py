@@ -1,19 +1,26 @@
 """`make bench`: how the pipeline scales, against a floor of plain DuckDB SQL.
 
-For each size (transactions over 90 days; customers = size / 5, the seed's 1,000 to 200, at least
-200; --transactions-per-customer changes the ratio) it measures, each stage in a fresh process:
+For each size (transactions over 90 days; customers = size / 50 by default, the target's 200,000
+for 10 million, at least 200; --transactions-per-customer changes the ratio) it measures, each
+stage in a fresh process:
 
   generation       customers, products, transactions generated in memory (time inside the process)
   load             the raw tables written to a fresh warehouse through Arrow (time of the writes)
-  dbt_build        `dbt build` (models and the 31 tests) on those raw tables, the whole dbt process
-  materialization  `make run` on a fresh warehouse: one Dagster run backfilling the 90 days
-  daily            `make daily` on top of it: the nightly tick's run for yesterday
+  dbt_build        `dbt build` (models and tests) on those raw tables, the whole dbt process
+  materialization  `make run` exactly as a user types it, on a fresh warehouse, serving copy,
+                   Parquet folder and dashboard: one Dagster run backfilling the 90 days
+  daily            `make daily` exactly as a user types it, on top of it: the nightly tick's run
 
-and, in the same run, the floor (benchmarks/floor.py): the same transforms and tests as plain
-DuckDB SQL in one process. dbt_build is compared with the floor's build on the same raw tables;
+`make` runs with a temporary DAGSTER_HOME; after each run the benchmark reads the run and its
+materializations from that instance and prints where the time went: start-up (process start to
+run start), each asset (time since the previous asset's materialization), and the end (summary
+and exit). Peak memory is the process tree's (make, the run, dbt).
+
+The floor (benchmarks/floor.py) runs the SQL dbt compiled for the models and tests as plain DuckDB
+in one process. dbt_build is compared with the floor's build on the same raw tables;
 materialization with the floor end to end (generate, load, build); daily with the floor's night.
 It prints a table and writes a list of {size, stage, seconds, peak_rss_mb, floor_seconds,
-ratio_to_floor, rows, rows_per_second, customers} to benchmarks/results/latest.json.
+ratio_to_floor, rows, rows_per_second, customers, steps} to benchmarks/results/latest.json.
 
     python -m benchmarks.bench --sizes 1000,100000,1000000,10000000
 """
@@ -22,25 +29,31 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import dagster as dg
+
+from benchmarks import floor
 from benchmarks.measure import Measurement, current_environment, run
-from benchmarks.stages import Volume, volume_json
-from sales_analytics.defs.dbt.project import dbt_executable, dbt_project
+from benchmarks.stages import SEED, Volume, night_window, volume_json
+from sales_analytics.core import settings
 from sales_analytics.core.settings import PROJECT_ROOT, Settings
+from sales_analytics.defs.dbt.project import dbt_executable, dbt_project
 
 DEFAULT_SIZES = (1_000, 100_000, 1_000_000, 10_000_000)
-# The seed's shape: 1,000 transactions by 200 customers over 90 days.
-TRANSACTIONS_PER_CUSTOMER = 5
+# The target's shape: 10 million transactions by 200,000 customers over 90 days.
+TRANSACTIONS_PER_CUSTOMER = 50
 HISTORY_DAYS = 90
 DEFAULT_OUTPUT = PROJECT_ROOT / "benchmarks" / "results" / "latest.json"
-# Targets of issue 3 for the largest size (10M transactions on 2 cores).
+# Targets for the largest size (10M transactions on 2 cores).
 MAX_RATIO_TO_FLOOR = 3.0
 MAX_PEAK_RSS_MB = 4096
 MAX_DAILY_SHARE = 0.25
@@ -57,6 +70,8 @@ class Result:
     rows: int
     rows_per_second: float
     customers: int
+    # Where a make run's time went: "start-up", each asset, "end" (seconds).
+    steps: dict[str, float] = field(default_factory=dict)
 
 
 class StageFailed(RuntimeError):
@@ -68,7 +83,13 @@ def customers_for(size: int, transactions_per_customer: int = TRANSACTIONS_PER_C
 
 
 def result(
-    volume: Volume, stage: str, seconds: float, peak_rss_mb: float, rows: int, floor: float | None
+    volume: Volume,
+    stage: str,
+    seconds: float,
+    peak_rss_mb: float,
+    rows: int,
+    floor: float | None,
+    steps: dict[str, float] | None = None,
 ) -> Result:
     return Result(
         size=volume.transactions,
@@ -80,6 +101,7 @@ def result(
         rows=rows,
         rows_per_second=round(rows / seconds) if seconds > 0 else 0,
         customers=volume.customers,
+        steps=steps or {},
     )
 
 
@@ -90,10 +112,14 @@ def _checked(stage: str, measurement: Measurement) -> Measurement:
     return measurement
 
 
-def _stage_timings(stage: str, volume: Volume, env: dict, warehouse: Path | None = None):
+def _stage_timings(
+    stage: str, volume: Volume, env: dict, warehouse: Path | None = None, compiled=()
+) -> tuple[Measurement, dict]:
     command = [sys.executable, "-m", "benchmarks.stages", stage, "--volume", volume_json(volume)]
     if warehouse is not None:
         command += ["--warehouse", str(warehouse)]
+    for option, path in zip(("--compiled", "--compiled-night"), compiled, strict=False):
+        command += [option, str(path)]
     measurement = _checked(stage, run(command, env=env, cwd=PROJECT_ROOT))
     timings = json.loads(measurement.stdout.strip().splitlines()[-1])
     if timings.get("failed_tests") or timings.get("night_failed_tests"):
@@ -101,17 +127,82 @@ def _stage_timings(stage: str, volume: Volume, env: dict, warehouse: Path | None
     return measurement, timings
 
 
+def compile_floor(workdir: Path, volume: Volume) -> tuple[Path, Path]:
+    """The models' and tests' SQL as dbt compiles it for the history's run and for the night's
+    (vars as Dagster passes them); returns the two target folders."""
+    history = {
+        "as_of_date": volume.as_of.isoformat(),
+        "window_start": volume.first_day.isoformat(),
+        "window_end": volume.as_of.isoformat(),
+    }
+    night_start, night_end = night_window(volume)
+    night = history | {"window_start": night_start.isoformat(), "window_end": night_end.isoformat()}
+    targets = workdir / "compiled-history", workdir / "compiled-night"
+    full = floor.compile_project(targets[0], history)
+    # The night compiles where the incremental models exist, to their incremental SQL.
+    incremental = tuple(model for model in full.models if model.materialized == "incremental")
+    floor.compile_project(targets[1], night, existing=incremental)
+    return targets
+
+
+def make_command(target: str, *variables: str) -> list[str]:
+    """`make <target>` in the project, exactly as a user types it."""
+    return ["make", "--no-print-directory", "-C", str(PROJECT_ROOT), target, *variables]
+
+
+def run_steps(home: Path, started: float, finished: float) -> dict[str, float]:
+    """Where the latest run in the instance at `home` spent its time: start-up (the process
+    start to the run's start), each asset (since the previous asset's last materialization in
+    the run), and the end (the run's end to the process exit). `started` and `finished` are
+    wall-clock times of the make process."""
+    previous_home = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    try:
+        with dg.DagsterInstance.get() as instance:
+            (record,) = instance.get_run_records(limit=1)
+            run_id = record.dagster_run.run_id
+            events = []
+            for key in instance.get_asset_keys():
+                latest = instance.fetch_materializations(key, limit=1).records
+                if latest and latest[0].run_id == run_id:
+                    events.append((latest[0].timestamp, key.to_user_string()))
+    finally:
+        if previous_home is None:
+            os.environ.pop("DAGSTER_HOME")
+        else:
+            os.environ["DAGSTER_HOME"] = previous_home
+    run_start = record.start_time or started
+    run_end = record.end_time or finished
+    steps = {"start-up": round(run_start - started, 2)}
+    last = run_start
+    for timestamp, asset in sorted(events):
+        steps[asset] = round(timestamp - last, 2)
+        last = timestamp
+    steps["checks and end of run"] = round(run_end - last, 2)
+    steps["summary and exit"] = round(finished - run_end, 2)
+    return steps
+
+
+def run_make(stage: str, command: list[str], env: dict, home: Path) -> tuple[Measurement, dict]:
+    started = time.time()
+    measurement = _checked(stage, run(command, env=env, cwd=PROJECT_ROOT))
+    return measurement, run_steps(home, started, started + measurement.seconds)
+
+
 def bench_size(
     size: int,
     workdir: Path,
     as_of: date,
     transactions_per_customer: int = TRANSACTIONS_PER_CUSTOMER,
+    compiled: tuple[Path, Path] | None = None,
 ) -> list[Result]:
     customers = customers_for(size, transactions_per_customer)
     volume = Volume(transactions=size, customers=customers, days=HISTORY_DAYS, as_of=as_of)
+    compiled = compiled or compile_floor(workdir, volume)
     raw_rows = size + volume.customers
     home = workdir / f"dagster-{size}"
     home.mkdir()
+    outputs = workdir / f"outputs-{size}"
     env = current_environment(
         SALES_ANALYTICS_OFFLINE="1",
         SALES_ANALYTICS_HISTORY_START=None,
@@ -130,8 +221,8 @@ def bench_size(
     results.append(result(volume, "load", timings["seconds"], measured.peak_rss_mb, raw_rows, None))
 
     # The floor's build first, on the same raw tables, in its own schemas.
-    _, floor_build = _stage_timings("floor-build", volume, env, loaded)
-    dbt_env = {**env, "SALES_ANALYTICS_DUCKDB_PATH": str(loaded)}
+    _, floor_build = _stage_timings("floor-build", volume, env, loaded, compiled)
+    dbt_env = {**env, settings.DUCKDB_PATH: str(loaded)}
     dbt_command = [dbt_executable(), "build", "--target-path", str(workdir / f"target-{size}")]
     measured = _checked("dbt build", run(dbt_command, env=dbt_env, cwd=dbt_project.project_dir))
     results.append(
@@ -146,16 +237,27 @@ def bench_size(
     )
     loaded.unlink()
 
-    _, floor_e2e = _stage_timings("floor-e2e", volume, env, workdir / f"floor-{size}.duckdb")
+    _, floor_e2e = _stage_timings(
+        "floor-e2e", volume, env, workdir / f"floor-{size}.duckdb", compiled
+    )
     (workdir / f"floor-{size}.duckdb").unlink()
 
     warehouse_env = {
         **env,
-        "SALES_ANALYTICS_DUCKDB_PATH": str(workdir / f"warehouse-{size}.duckdb"),
+        settings.DUCKDB_PATH: str(workdir / f"warehouse-{size}.duckdb"),
+        settings.BI_PATH: str(outputs / "sales_analytics_bi.duckdb"),
+        settings.PARQUET_DIR: str(outputs / "bi"),
+        settings.DASHBOARD_PATH: str(outputs / "dashboard" / "index.html"),
     }
-    make_run = [sys.executable, "-m", "sales_analytics.cli.run", "--transactions", str(size)]
-    make_run += ["--customers", str(volume.customers), "--days", str(HISTORY_DAYS)]
-    measured = _checked("make run", run(make_run, env=warehouse_env, cwd=PROJECT_ROOT))
+    make_run = make_command(
+        "run",
+        f"CUSTOMERS={volume.customers}",
+        f"TRANSACTIONS={size}",
+        f"DAYS={HISTORY_DAYS}",
+        f"SEED={SEED}",
+        f"AS_OF={as_of.isoformat()}",
+    )
+    measured, steps = run_make("make run", make_run, warehouse_env, home)
     results.append(
         result(
             volume,
@@ -164,11 +266,11 @@ def bench_size(
             measured.peak_rss_mb,
             size,
             floor_e2e["seconds"],
+            steps,
         )
     )
 
-    make_daily = [sys.executable, "-m", "sales_analytics.cli.daily"]
-    measured = _checked("make daily", run(make_daily, env=warehouse_env, cwd=PROJECT_ROOT))
+    measured, steps = run_make("make daily", make_command("daily"), warehouse_env, home)
     results.append(
         result(
             volume,
@@ -177,6 +279,7 @@ def bench_size(
             measured.peak_rss_mb,
             volume.per_day,
             floor_e2e["night_seconds"],
+            steps,
         )
     )
     return results
@@ -195,6 +298,17 @@ def format_table(results: Sequence[Result]) -> str:
             f"{row.size:>11,}  {row.stage:<15} {row.seconds:8.2f} {row.rows_per_second:>11,}"
             f" {row.peak_rss_mb:11.0f} {floor} {ratio}"
         )
+    return "\n".join(lines)
+
+
+def format_steps(results: Sequence[Result]) -> str:
+    """Where each make run's time went, per size."""
+    lines = []
+    for row in results:
+        if not row.steps:
+            continue
+        lines.append(f"{row.stage} at {row.size:,} transactions ({row.seconds:.1f} s):")
+        lines += [f"  {seconds:8.2f}  {step}" for step, seconds in row.steps.items()]
     return "\n".join(lines)
 
 
@@ -246,19 +360,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--transactions-per-customer",
         type=int,
         default=TRANSACTIONS_PER_CUSTOMER,
-        help="customers = size / this (default %(default)s, the seed's ratio)",
+        help="customers = size / this (default %(default)s, the 10M target's ratio)",
     )
     args = parser.parse_args(argv)
     as_of = datetime.now(ZoneInfo(Settings.from_env().timezone)).date()
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="sales-analytics-bench-") as tmp:
+        # Compiled once: the vars (as-of date, windows) are the same for every size.
+        compiled = compile_floor(
+            Path(tmp), Volume(transactions=1, customers=1, days=HISTORY_DAYS, as_of=as_of)
+        )
         for size in args.sizes:
             customers = customers_for(size, args.transactions_per_customer)
             print(f"Benchmarking {size:,} transactions, {customers:,} customers ...", flush=True)
-            results += bench_size(size, Path(tmp), as_of, args.transactions_per_customer)
+            results += bench_size(size, Path(tmp), as_of, args.transactions_per_customer, compiled)
+            print(format_steps(results[-2:]), flush=True)
     write_results(results, args.output)
     print()
     print(format_table(results))
+    print()
+    print(format_steps(results))
     print()
     print("\n".join(target_report(results)))
     print(f"\nWrote {args.output}")

@@ -1,285 +1,220 @@
-"""The floor: the dbt project's transforms and data tests as plain DuckDB SQL, run in one process.
+"""The floor: the dbt project's models and data tests as plain DuckDB SQL, run in one process.
 
-The same SQL as the models in sales_analytics_dbt (staging views, marts tables, the 31 data tests),
-without Dagster or dbt, so the benchmark can say what the orchestration costs on top of DuckDB.
-It writes to its own schemas (floor_staging, floor_marts) next to the raw tables it reads;
-sales_analytics_tests/test_benchmark.py checks that its marts equal the pipeline's.
+The SQL is dbt's own: `dbt compile` writes every model's and test's compiled SQL into the
+manifest of a target folder (target/compiled holds the same text), and the floor runs it without
+Dagster or dbt, so the benchmark says what the orchestration costs on top of DuckDB and can never
+drift from the models. Relations are renamed into the floor's own schemas (floor_staging,
+floor_marts) next to the raw tables they read; sales_analytics_tests/test_benchmark.py checks that
+its marts equal the pipeline's.
+
+Two compilations: one with the history's vars against an empty database (every incremental model
+compiles to its first build) for the full build, one with the night's window against a database
+where the incremental models exist (they compile to their incremental SQL, as in a nightly run),
+for the nightly build, whose data tests look at those days as dbt's do.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import json
+import os
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
+from sales_analytics.core.settings import DUCKDB_PATH
+from sales_analytics.defs.dbt.project import dbt_executable, dbt_project
+
 STAGING = "floor_staging"
 MARTS = "floor_marts"
+# The database file dbt compiles against; its catalog name is stripped from the compiled SQL so
+# the statements run in whatever file the floor opens.
+COMPILE_DATABASE = "floor_compile"
+# Models the nightly run does not rebuild, and whose tests it does not run (customers are not
+# regenerated at night).
+NOT_NIGHTLY = ("stg_customers",)
 
-_STAGING_VIEWS = {
-    "stg_customers": """
-        select
-            customer_id, first_name, last_name, first_name || ' ' || last_name as full_name,
-            email, phone, address as street_address, city, state, zip_code, country,
-            cast(registration_date as date) as registration_date, customer_segment,
-            cast(created_at as timestamp) as loaded_at
-        from raw.customers""",
-    "stg_products": """
-        select
-            cast(id as integer) as product_id, trim(title) as product_name,
-            category as product_category, description as product_description,
-            cast(price as decimal(10, 2)) as unit_price,
-            cast(rating_rate as double) as rating_score,
-            cast(rating_count as integer) as rating_count, image as product_image,
-            cast(extracted_at as timestamp) as loaded_at
-        from raw.products""",
-    "stg_transactions": """
-        select
-            transaction_id, cast(transaction_date as timestamp) as transaction_timestamp,
-            cast(transaction_date as date) as transaction_date, customer_id,
-            cast(product_id as integer) as product_id, trim(product_title) as product_name,
-            category as product_category, cast(quantity as integer) as quantity,
-            cast(unit_price as decimal(10, 2)) as unit_price,
-            cast(total_amount as decimal(10, 2)) as total_amount,
-            cast(extracted_at as timestamp) as loaded_at
-        from raw.transactions""",
-}
 
-# Rows of stg_transactions on the days [?, ?) joined to customers and products.
-_FCT_SELECT = """
-    select
-        t.transaction_id, t.transaction_timestamp, t.transaction_date,
-        cast(date_trunc('week', t.transaction_date) as date) as transaction_week,
-        cast(date_trunc('month', t.transaction_date) as date) as transaction_month,
-        cast(year(t.transaction_date) as integer) as transaction_year,
-        cast(month(t.transaction_date) as integer) as transaction_month_number,
-        dayname(t.transaction_date) as day_of_week,
-        t.customer_id, c.full_name as customer_name, c.customer_segment,
-        c.city as customer_city, c.state as customer_state,
-        t.product_id,
-        coalesce(p.product_name, t.product_name) as product_name,
-        coalesce(p.product_category, t.product_category) as product_category,
-        t.quantity,
-        cast(t.unit_price as decimal(18, 2)) as unit_price,
-        cast(t.total_amount as decimal(18, 2)) as total_amount,
-        cast(t.total_amount - t.quantity * t.unit_price * 0.7 as decimal(18, 2))
-            as estimated_profit,
-        cast(t.total_amount / t.quantity as decimal(18, 2)) as revenue_per_unit
-    from {staging}.stg_transactions as t
-    left join {staging}.stg_customers as c on t.customer_id = c.customer_id
-    left join {staging}.stg_products as p on t.product_id = p.product_id
-    where t.transaction_date >= ? and t.transaction_date < ?"""
+@dataclass(frozen=True)
+class CompiledModel:
+    name: str
+    schema: str  # the floor's schema
+    materialized: str
+    sql: str
+    source_schema: str = ""  # the schema dbt builds it in
+    strategy: str | None = None  # incremental strategy
+    unique_key: str | None = None
 
-_DIM_CUSTOMERS = """
-    with customer_orders as (
-        select
-            customer_id, count(*) as total_orders, sum(total_amount) as lifetime_value,
-            min(transaction_date) as first_order_date, max(transaction_date) as last_order_date
-        from {staging}.stg_transactions
-        group by customer_id
+
+@dataclass(frozen=True)
+class CompiledTest:
+    name: str
+    model: str | None  # the model it is attached to
+    sql: str
+
+
+@dataclass(frozen=True)
+class CompiledProject:
+    models: tuple[CompiledModel, ...]  # in dependency order
+    tests: tuple[CompiledTest, ...]
+
+    def model(self, name: str) -> CompiledModel:
+        return next(model for model in self.models if model.name == name)
+
+
+class CompileFailed(RuntimeError):
+    pass
+
+
+def floor_schema(schema: str) -> str:
+    return {"staging": STAGING, "marts": MARTS}.get(schema, f"floor_{schema}")
+
+
+def compile_project(
+    target_path: Path,
+    dbt_vars: Mapping[str, str],
+    existing: tuple[CompiledModel, ...] = (),
+) -> CompiledProject:
+    """`dbt compile` of the project with `dbt_vars` into `target_path`, read back from its
+    manifest. It compiles against a database beside the target in which only the `existing`
+    models' relations exist (empty): those compile to their incremental SQL, the others to their
+    first build."""
+    target_path.mkdir(parents=True, exist_ok=True)
+    database = target_path / f"{COMPILE_DATABASE}.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        for model in existing:
+            connection.execute(f'create schema if not exists "{model.source_schema}"')
+            connection.execute(
+                f'create table if not exists "{model.source_schema}"."{model.name}" (x integer)'
+            )
+    command = [
+        dbt_executable(),
+        "compile",
+        "--quiet",
+        "--profiles-dir",
+        str(dbt_project.profiles_dir),
+        "--target-path",
+        str(target_path),
+        "--vars",
+        json.dumps(dict(dbt_vars)),
+    ]
+    env = {**os.environ, DUCKDB_PATH: str(database)}
+    done = subprocess.run(
+        command, cwd=dbt_project.project_dir, env=env, capture_output=True, text=True
     )
-    select
-        c.customer_id, c.first_name, c.last_name, c.full_name, c.email, c.phone,
-        c.street_address, c.city, c.state, c.zip_code, c.country, c.registration_date,
-        c.customer_segment,
-        coalesce(o.total_orders, 0) as total_orders,
-        cast(coalesce(o.lifetime_value, 0) as decimal(18, 2)) as lifetime_value,
-        cast(o.lifetime_value / o.total_orders as decimal(18, 2)) as avg_order_value,
-        o.first_order_date, o.last_order_date,
-        case
-            when o.total_orders is null then 'Never Purchased'
-            when o.total_orders = 1 then 'One Time'
-            when o.total_orders <= 5 then 'Occasional'
-            else 'Frequent'
-        end as purchase_frequency,
-        case
-            when o.last_order_date is null then 'Never Purchased'
-            when cast(? as date) - o.last_order_date <= 30 then 'Active'
-            when cast(? as date) - o.last_order_date <= 90 then 'At Risk'
-            else 'Churned'
-        end as customer_status,
-        cast(? as date) as status_as_of_date
-    from {staging}.stg_customers as c
-    left join customer_orders as o on c.customer_id = o.customer_id"""
+    if done.returncode != 0:
+        raise CompileFailed(f"dbt compile exited {done.returncode}:\n{done.stdout}{done.stderr}")
+    return read_compiled(target_path / "manifest.json")
 
-_DIM_PRODUCTS = """
-    with product_sales as (
-        select
-            product_id, count(*) as total_orders, sum(quantity) as total_units_sold,
-            sum(total_amount) as total_revenue
-        from {staging}.stg_transactions
-        group by product_id
+
+def read_compiled(manifest_path: Path) -> CompiledProject:
+    """The compiled models (staging before marts, each after what it refs) and tests, with every
+    model's relation renamed into the floor's schemas."""
+    nodes = json.loads(manifest_path.read_text())["nodes"]
+    models = {node_id: node for node_id, node in nodes.items() if node["resource_type"] == "model"}
+    renames = {}
+    for node in models.values():
+        floor_relation = f'"{floor_schema(node["schema"])}"."{node["alias"]}"'
+        # Relations may be written with or without the database (a portable warehouse file).
+        renames[node["relation_name"]] = floor_relation
+        renames[f'"{node["schema"]}"."{node["alias"]}"'] = floor_relation
+
+    def floor_sql(sql: str) -> str:
+        # Longest first, so no relation name is replaced inside a longer one.
+        for original in sorted(renames, key=len, reverse=True):
+            sql = sql.replace(original, renames[original])
+        return sql.replace(f'"{COMPILE_DATABASE}".', "")
+
+    ordered: list[str] = []
+
+    def visit(node_id: str) -> None:
+        if node_id in ordered:
+            return
+        for parent in models[node_id]["depends_on"]["nodes"]:
+            if parent in models:
+                visit(parent)
+        ordered.append(node_id)
+
+    for node_id in sorted(models):
+        visit(node_id)
+    compiled_models = tuple(
+        CompiledModel(
+            name=models[node_id]["alias"],
+            schema=floor_schema(models[node_id]["schema"]),
+            materialized=models[node_id]["config"]["materialized"],
+            sql=floor_sql(models[node_id]["compiled_code"]),
+            source_schema=models[node_id]["schema"],
+            strategy=models[node_id]["config"].get("incremental_strategy"),
+            unique_key=models[node_id]["config"].get("unique_key"),
+        )
+        for node_id in ordered
     )
-    select
-        p.product_id, p.product_name, p.product_category, p.product_description, p.unit_price,
-        p.rating_score, p.rating_count, p.product_image,
-        coalesce(s.total_orders, 0) as total_orders,
-        cast(coalesce(s.total_units_sold, 0) as bigint) as total_units_sold,
-        cast(coalesce(s.total_revenue, 0) as decimal(18, 2)) as total_revenue,
-        cast(s.total_revenue / s.total_orders as decimal(18, 2)) as avg_order_value,
-        case
-            when s.total_orders is null then 'No Sales'
-            when s.total_revenue < 1000 then 'Low'
-            when s.total_revenue < 5000 then 'Mid'
-            else 'Top'
-        end as performance_tier,
-        case
-            when p.unit_price < 20 then 'Budget'
-            when p.unit_price < 100 then 'Mid Range'
-            when p.unit_price < 500 then 'Premium'
-            else 'Luxury'
-        end as price_tier
-    from {staging}.stg_products as p
-    left join product_sales as s on p.product_id = s.product_id"""
-
-# A test is (relation, looks at the run's days only?, query counting the failing rows of `r`).
-_WINDOWED = "(select * from {relation} where transaction_date >= ? and transaction_date < ?)"
-
-
-def _unique(column: str) -> str:
-    return f"select count(*) from (select {column} from r group by {column} having count(*) > 1)"
-
-
-def _not_null(column: str) -> str:
-    return f"select count(*) from r where {column} is null"
-
-
-def _accepted(column: str, values: tuple[str, ...]) -> str:
-    listed = ", ".join(f"'{value}'" for value in values)
-    return f"select count(*) from r where {column} is not null and {column} not in ({listed})"
-
-
-def _in_range(column: str, low: int, high: int | None = None) -> str:
-    upper = f" or {column} > {high}" if high is not None else ""
-    return f"select count(*) from r where {column} is not null and ({column} < {low}{upper})"
-
-
-def _related(column: str, parent: str) -> str:
-    return (
-        f"select count(*) from r left join {{staging}}.{parent} as p on r.{column} = p.{column}"
-        f" where r.{column} is not null and p.{column} is null"
+    tests = tuple(
+        CompiledTest(
+            name=node["name"],
+            model=models[node["attached_node"]]["alias"] if node.get("attached_node") else None,
+            sql=floor_sql(node["compiled_code"]),
+        )
+        for node_id, node in sorted(nodes.items())
+        if node["resource_type"] == "test"
     )
+    return CompiledProject(compiled_models, tests)
 
 
-TESTS: tuple[tuple[str, bool, str], ...] = (
-    ("{staging}.stg_products", False, _unique("product_id")),
-    ("{staging}.stg_products", False, _not_null("product_id")),
-    ("{staging}.stg_products", False, _not_null("product_name")),
-    ("{staging}.stg_products", False, _not_null("unit_price")),
-    ("{staging}.stg_products", False, _in_range("unit_price", 0)),
-    ("{staging}.stg_customers", False, _unique("customer_id")),
-    ("{staging}.stg_customers", False, _not_null("customer_id")),
-    ("{staging}.stg_customers", False, _not_null("email")),
-    (
-        "{staging}.stg_customers",
-        False,
-        _accepted("customer_segment", ("Bronze", "Silver", "Gold", "Platinum")),
-    ),
-    ("{staging}.stg_transactions", True, _unique("transaction_id")),
-    ("{staging}.stg_transactions", True, _not_null("transaction_id")),
-    ("{staging}.stg_transactions", True, _not_null("customer_id")),
-    ("{staging}.stg_transactions", True, _related("customer_id", "stg_customers")),
-    ("{staging}.stg_transactions", True, _not_null("product_id")),
-    ("{staging}.stg_transactions", True, _related("product_id", "stg_products")),
-    ("{staging}.stg_transactions", True, _not_null("total_amount")),
-    ("{staging}.stg_transactions", True, _in_range("total_amount", 0)),
-    ("{staging}.stg_transactions", True, _not_null("quantity")),
-    ("{staging}.stg_transactions", True, _in_range("quantity", 1, 100)),
-    ("{marts}.dim_customers", False, _unique("customer_id")),
-    ("{marts}.dim_customers", False, _not_null("customer_id")),
-    (
-        "{marts}.dim_customers",
-        False,
-        _accepted("customer_status", ("Active", "At Risk", "Churned", "Never Purchased")),
-    ),
-    (
-        "{marts}.dim_customers",
-        False,
-        _accepted("purchase_frequency", ("Never Purchased", "One Time", "Occasional", "Frequent")),
-    ),
-    ("{marts}.dim_products", False, _unique("product_id")),
-    ("{marts}.dim_products", False, _not_null("product_id")),
-    (
-        "{marts}.dim_products",
-        False,
-        _accepted("performance_tier", ("No Sales", "Low", "Mid", "Top")),
-    ),
-    ("{marts}.fct_transactions", True, _unique("transaction_id")),
-    ("{marts}.fct_transactions", True, _not_null("transaction_id")),
-    ("{marts}.fct_transactions", True, _not_null("customer_id")),
-    ("{marts}.fct_transactions", True, _not_null("product_id")),
-    ("{marts}.fct_transactions", True, _not_null("total_amount")),
-)
-# Everything but these is in the nightly run (customers are not regenerated at night).
-_CUSTOMER_TABLES = ("{staging}.stg_customers",)
-ALL_HISTORY = (date(1900, 1, 1), date(9999, 12, 31))
+def create_schemas(connection: duckdb.DuckDBPyConnection, project: CompiledProject) -> None:
+    for schema in sorted({model.schema for model in project.models}):
+        connection.execute(f'create schema if not exists "{schema}"')
 
 
-def _sql(text: str) -> str:
-    return text.format(staging=STAGING, marts=MARTS)
-
-
-def create_staging(connection: duckdb.DuckDBPyConnection) -> None:
-    connection.execute(f"create schema if not exists {STAGING}")
-    for name, query in _STAGING_VIEWS.items():
-        connection.execute(f"create or replace view {STAGING}.{name} as {query}")
-
-
-def build_dimensions(connection: duckdb.DuckDBPyConnection, as_of: date) -> None:
-    connection.execute(f"create schema if not exists {MARTS}")
-    connection.execute(
-        _sql(f"create or replace table {{marts}}.dim_customers as {_DIM_CUSTOMERS}"),
-        [as_of, as_of, as_of],
-    )
-    connection.execute(_sql(f"create or replace table {{marts}}.dim_products as {_DIM_PRODUCTS}"))
+def build_model(connection: duckdb.DuckDBPyConnection, model: CompiledModel) -> None:
+    kind = "view" if model.materialized == "view" else "table"
+    connection.execute(f'create or replace {kind} "{model.schema}"."{model.name}" as {model.sql}')
 
 
 def run_tests(
-    connection: duckdb.DuckDBPyConnection,
-    window: tuple[date, date] = ALL_HISTORY,
-    *,
-    with_customers: bool = True,
+    connection: duckdb.DuckDBPyConnection, project: CompiledProject, *, nightly: bool = False
 ) -> int:
-    """Run the data tests (windowed ones on `window`); the number of failing tests."""
+    """Run the compiled data tests (those of the nightly run only when `nightly`); the number
+    that found failing rows."""
     failures = 0
-    for relation, windowed, query in TESTS:
-        if not with_customers and relation in _CUSTOMER_TABLES:
+    for test in project.tests:
+        if nightly and test.model in NOT_NIGHTLY:
             continue
-        source = _WINDOWED if windowed else "(select * from {relation})"
-        source = source.format(relation=relation)
-        params = list(window) if windowed else []
-        (failing,) = connection.execute(_sql(f"with r as {source} {query}"), params).fetchone()
+        (failing,) = connection.execute(f"select count(*) from ({test.sql})").fetchone()
         failures += failing > 0
     return failures
 
 
-def full_build(connection: duckdb.DuckDBPyConnection, as_of: date) -> int:
-    """Staging views, the three marts from scratch, every test; the number of failing tests."""
-    create_staging(connection)
-    build_dimensions(connection, as_of)
-    connection.execute(
-        _sql(f"create or replace table {{marts}}.fct_transactions as {_FCT_SELECT}"),
-        list(ALL_HISTORY),
-    )
-    return run_tests(connection)
+def full_build(connection: duckdb.DuckDBPyConnection, project: CompiledProject) -> int:
+    """Every model from scratch, then every test; the number of failing tests."""
+    create_schemas(connection, project)
+    for model in project.models:
+        build_model(connection, model)
+    return run_tests(connection, project)
 
 
-def incremental_build(
-    connection: duckdb.DuckDBPyConnection, as_of: date, window: tuple[date, date]
-) -> int:
-    """What a nightly run does after raw rows of `window` changed: replace those days in
-    fct_transactions, rebuild the dimensions, run the nightly tests on the window."""
-    connection.execute("begin")
-    connection.execute(
-        _sql(
-            "delete from {marts}.fct_transactions"
-            " where transaction_date >= ? and transaction_date < ?"
-        ),
-        list(window),
-    )
-    connection.execute(
-        _sql(f"insert into {{marts}}.fct_transactions {_FCT_SELECT}"),
-        list(window),
-    )
-    connection.execute("commit")
-    build_dimensions(connection, as_of)
-    return run_tests(connection, window, with_customers=False)
+def incremental_build(connection: duckdb.DuckDBPyConnection, project: CompiledProject) -> int:
+    """What a nightly run does after the raw rows of its day changed, with `project` compiled
+    for the night (incremental models in their incremental SQL): tables rebuilt, incremental
+    models updated with dbt's strategy (append; delete+insert on the unique key), then the
+    nightly tests; the number of failing tests."""
+    for model in project.models:
+        if model.materialized == "view" or model.name in NOT_NIGHTLY:
+            continue
+        if model.materialized != "incremental":
+            build_model(connection, model)
+            continue
+        relation = f'"{model.schema}"."{model.name}"'
+        connection.execute("begin")
+        connection.execute(f"create temporary table floor_new as {model.sql}")
+        if model.strategy == "delete+insert" and model.unique_key:
+            key = model.unique_key
+            connection.execute(
+                f"delete from {relation} where {key} in (select {key} from floor_new)"
+            )
+        connection.execute(f"insert into {relation} by name select * from floor_new")
+        connection.execute("drop table floor_new")
+        connection.execute("commit")
+    return run_tests(connection, project, nightly=True)

@@ -5,6 +5,9 @@ generate      customers, products and the history's transactions, in memory
 load          the same, then written to raw.* of a fresh warehouse (the IO manager's Arrow path)
 floor-build   the floor's full build (floor.py) on the raw tables of a loaded warehouse
 floor-e2e     the floor end to end in one process: generate, load, full build; then one night
+
+The floor stages read the SQL dbt compiled (`--compiled` for the history, `--compiled-night` for
+the night's window); compiling happens before, outside the measured time.
 """
 
 from __future__ import annotations
@@ -92,7 +95,14 @@ def load(connection: duckdb.DuckDBPyConnection, frames: RawFrames) -> None:
     write_table(connection, "transactions", frames.transactions)
 
 
-def night(connection: duckdb.DuckDBPyConnection, volume: Volume) -> int:
+def night_window(volume: Volume) -> tuple[date, date]:
+    """The nightly run's day: the day before the as-of date."""
+    return volume.as_of - timedelta(days=1), volume.as_of
+
+
+def night(
+    connection: duckdb.DuckDBPyConnection, volume: Volume, project: floor.CompiledProject
+) -> int:
     """The floor of one nightly run: replace the catalog and yesterday's raw rows, then the
     incremental build; the number of failing tests."""
     day = volume.as_of - timedelta(days=1)
@@ -114,7 +124,7 @@ def night(connection: duckdb.DuckDBPyConnection, volume: Volume) -> int:
         [day, volume.as_of],
     )
     connection.execute("insert into raw.transactions select * from arrow")
-    return floor.incremental_build(connection, volume.as_of, (day, volume.as_of))
+    return floor.incremental_build(connection, project)
 
 
 def _timed(results: dict[str, float], key: str):
@@ -128,8 +138,15 @@ def _timed(results: dict[str, float], key: str):
     return Timer()
 
 
-def run_stage(stage: str, volume: Volume, warehouse: Path | None) -> dict[str, float]:
+def run_stage(
+    stage: str,
+    volume: Volume,
+    warehouse: Path | None,
+    compiled: Path | None = None,
+    compiled_night: Path | None = None,
+) -> dict[str, float]:
     timings: dict[str, float] = {}
+    project = floor.read_compiled(compiled / "manifest.json") if compiled else None
     if stage == "generate":
         with _timed(timings, "seconds"):
             generate(volume)
@@ -139,14 +156,15 @@ def run_stage(stage: str, volume: Volume, warehouse: Path | None) -> dict[str, f
             load(connection, frames)
     elif stage == "floor-build":
         with duckdb.connect(str(warehouse)) as connection, _timed(timings, "seconds"):
-            timings["failed_tests"] = floor.full_build(connection, volume.as_of)
+            timings["failed_tests"] = floor.full_build(connection, project)
     elif stage == "floor-e2e":
+        night_project = floor.read_compiled(compiled_night / "manifest.json")
         with duckdb.connect(str(warehouse)) as connection:
             with _timed(timings, "seconds"):
                 load(connection, generate(volume))
-                timings["failed_tests"] = floor.full_build(connection, volume.as_of)
+                timings["failed_tests"] = floor.full_build(connection, project)
             with _timed(timings, "night_seconds"):
-                timings["night_failed_tests"] = night(connection, volume)
+                timings["night_failed_tests"] = night(connection, volume, night_project)
     else:
         raise ValueError(f"unknown stage {stage!r}")
     return timings
@@ -157,10 +175,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("stage", choices=("generate", "load", "floor-build", "floor-e2e"))
     parser.add_argument("--volume", required=True, help="JSON of a Volume")
     parser.add_argument("--warehouse", type=Path)
+    parser.add_argument("--compiled", type=Path, help="target folder of the history's compile")
+    parser.add_argument("--compiled-night", type=Path, help="target folder of the night's compile")
     args = parser.parse_args(argv)
     fields = json.loads(args.volume)
     volume = Volume(**{**fields, "as_of": date.fromisoformat(fields["as_of"])})
-    print(json.dumps(run_stage(args.stage, volume, args.warehouse)))
+    timings = run_stage(args.stage, volume, args.warehouse, args.compiled, args.compiled_night)
+    print(json.dumps(timings))
     return 0
 
 

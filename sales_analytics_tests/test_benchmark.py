@@ -1,5 +1,6 @@
-"""The benchmark's code path at a small size, so it cannot rot: every stage runs, its numbers are
-sane, and the floor's plain SQL builds the same marts as the pipeline."""
+"""The benchmark's code path at a small size, so it cannot rot: every stage runs (make run and
+make daily as a user types them), its numbers are sane, the floor runs dbt's compiled SQL, and
+builds the same marts as the pipeline."""
 
 from __future__ import annotations
 
@@ -22,11 +23,11 @@ def small_run(tmp_path_factory) -> tuple:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SALES_ANALYTICS_TIMEZONE", "UTC")
         results = bench.bench_size(1000, workdir, as_of)
-    return results, workdir / "warehouse-1000.duckdb", as_of
+    return results, workdir / "warehouse-1000.duckdb", as_of, workdir
 
 
 def test_every_stage_is_measured_with_its_floor(small_run) -> None:
-    results, _, _ = small_run
+    results, _, _, _ = small_run
 
     assert [row.stage for row in results] == STAGES
     for row in results:
@@ -44,7 +45,7 @@ def test_every_stage_is_measured_with_its_floor(small_run) -> None:
 
 
 def test_the_report_is_a_table_json_and_a_verdict(small_run, tmp_path) -> None:
-    results, _, _ = small_run
+    results, _, _, _ = small_run
 
     table = bench.format_table(results)
     verdict = bench.target_report(results)
@@ -66,15 +67,65 @@ def test_the_report_is_a_table_json_and_a_verdict(small_run, tmp_path) -> None:
     }
 
 
+def test_make_run_and_make_daily_report_where_their_time_went(small_run) -> None:
+    results, _, _, _ = small_run
+    by_stage = {row.stage: row for row in results}
+    for stage in ("materialization", "daily"):
+        steps = by_stage[stage].steps
+        assert list(steps)[0] == "start-up" and list(steps)[-1] == "summary and exit"
+        assert all(seconds >= 0 for seconds in steps.values()), steps
+        # The parts cover the whole make process (each rounded to 0.01 s).
+        assert abs(sum(steps.values()) - by_stage[stage].seconds) < 0.01 * len(steps) + 0.05
+    assert {"raw/customers", "marts/fct_transactions", "bi/serving_copy"} <= set(
+        by_stage["materialization"].steps
+    )
+    assert "raw/customers" not in by_stage["daily"].steps, "the night does not regenerate them"
+    assert "marts/fct_transactions" in by_stage["daily"].steps
+    assert "materialization at 1,000 transactions" in bench.format_steps(results)
+
+
+def test_the_floor_runs_the_sql_dbt_compiled(small_run) -> None:
+    _, _, _, workdir = small_run
+    target = workdir / "compiled-history"
+    project = floor.read_compiled(target / "manifest.json")
+    manifest = json.loads((target / "manifest.json").read_text())
+    models = {
+        node["alias"]: node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+    }
+    tests = [node for node in manifest["nodes"].values() if node["resource_type"] == "test"]
+
+    assert {model.name for model in project.models} == set(models)
+    assert len(project.tests) == len(tests) >= 31
+    names = [model.name for model in project.models]
+    assert names.index("stg_transactions") < names.index("fct_transactions")
+    for model in project.models:
+        compiled_file = (
+            target / "compiled" / "sales_analytics" / models[model.name]["original_file_path"]
+        )
+        compiled = compiled_file.read_text()
+        # The file dbt wrote, with relations moved to the floor's schemas and nothing else.
+        renames = {}
+        for name, node in models.items():
+            moved = f'"{floor.floor_schema(node["schema"])}"."{name}"'
+            renames[node["relation_name"]] = moved
+            renames[f'"{node["schema"]}"."{name}"'] = moved
+        for original in sorted(renames, key=len, reverse=True):
+            compiled = compiled.replace(original, renames[original])
+        assert model.sql == compiled.replace(f'"{floor.COMPILE_DATABASE}".', ""), model.name
+
+
 @pytest.mark.parametrize("mart", ["fct_transactions", "dim_customers", "dim_products"])
 def test_the_floor_builds_the_same_marts_as_the_pipeline(small_run, mart: str) -> None:
-    _, warehouse, as_of = small_run
+    _, warehouse, _, workdir = small_run
+    project = floor.read_compiled(workdir / "compiled-history" / "manifest.json")
     with duckdb.connect(str(warehouse)) as connection:
         if not connection.execute(
             "select count(*) from information_schema.schemata where schema_name = ?",
             [floor.MARTS],
         ).fetchone()[0]:
-            assert floor.full_build(connection, as_of) == 0
+            assert floor.full_build(connection, project) == 0
         pipeline_only, floor_only = (
             connection.execute(
                 f"select count(*) from (select * from {a}.{mart} except all"

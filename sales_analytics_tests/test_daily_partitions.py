@@ -147,8 +147,8 @@ def test_a_three_day_backfill_is_one_run_of_raw_through_marts_with_every_check(
     ]
     assert steps.count("dbt_build") == 1
     checks = result.get_asset_check_evaluations()
-    # The 31 dbt tests and the 22 raw checks.
-    assert len(checks) == 31 + 22
+    # The 34 dbt tests and the 24 raw checks.
+    assert len(checks) == 34 + 24
     assert all(check.passed for check in checks)
     expected = sum(expected_day_rows(day) for day in (DAY_1, DAY_2, DAY_3))
     counts = query(

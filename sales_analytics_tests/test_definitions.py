@@ -76,8 +76,8 @@ def test_every_seed_test_is_an_asset_check_on_its_model(asset_graph):
         "staging/stg_customers": 4,
         "staging/stg_transactions": 10,
         "marts/dim_customers": 4,
-        "marts/dim_products": 3,
-        "marts/fct_transactions": 5,
+        "marts/dim_products": 4,
+        "marts/fct_transactions": 6,
     }
 
 

@@ -7,6 +7,8 @@ from sales_analytics.core.catalog import offline_catalog
 from sales_analytics.core.generate import (
     CUSTOMER_COLUMNS,
     CUSTOMER_SEGMENTS,
+    REGISTRATION_FIRST_DAY,
+    REGISTRATION_LAST_DAY,
     TRANSACTION_COLUMNS,
     day_volume,
     generate_customers,
@@ -49,8 +51,8 @@ def test_customers_have_the_contract_columns_stable_ids_and_valid_values():
     assert frame["email"].n_unique() == 250
     assert frame["email"].str.contains(r"^[a-z0-9.]+@[a-z0-9.-]+\.[a-z]+$").all()
     assert set(frame["customer_segment"]) <= set(CUSTOMER_SEGMENTS)
-    assert frame["registration_date"].min() >= AS_OF - timedelta(days=730)
-    assert frame["registration_date"].max() < AS_OF
+    assert frame["registration_date"].min() >= REGISTRATION_FIRST_DAY
+    assert frame["registration_date"].max() <= REGISTRATION_LAST_DAY < AS_OF
     assert frame.null_count().sum_horizontal().item() == 0
 
 

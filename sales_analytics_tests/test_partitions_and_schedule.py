@@ -178,6 +178,7 @@ def test_the_nightly_job_is_transactions_products_and_everything_downstream(
         "marts/dim_customers",
         "marts/dim_products",
         "marts/fct_transactions",
+        "history/product_history",
         "bi/serving_copy",
         "bi/parquet_exports",
         "bi/dashboard",

@@ -27,8 +27,8 @@ def test_make_run_builds_the_warehouse_and_prints_the_summary(warehouse_path, ca
     assert "raw.transactions          300" in output
     assert "marts.fct_transactions    300" in output
     assert "Products: built-in offline catalog" in output
-    # The 31 dbt tests and the 22 raw checks.
-    assert "Checks: 53 passed, 0 failed" in output
+    # The 34 dbt tests and the 24 raw checks.
+    assert "Checks: 58 passed, 0 failed" in output
     assert "Run: succeeded" in output
     assert warehouse_path.exists()
     # The summary names every output the run wrote, each where the settings put it.

@@ -90,7 +90,7 @@ def replace(frame: pl.DataFrame, condition: pl.Expr, **columns: object) -> pl.Da
 def test_every_rule_passes_on_generated_data(good: Frames) -> None:
     results = violations_in_frames(good, EXPECTATIONS)
     assert set(results) == {rule.name for table in TABLES for rule in RULES_BY_TABLE[table]}
-    assert len(results) == 22
+    assert len(results) == 24
     assert failures(good) == {}
 
 
@@ -103,6 +103,7 @@ def test_blocking_rules_are_keys_references_and_money() -> None:
         "transaction_totals_match_quantity_times_price",
         "transactions_reference_customers",
         "transactions_reference_products",
+        "transactions_not_before_customer_registration",
     }
 
 
@@ -180,7 +181,36 @@ def bad_segment_and_old_registration(frames: Frames) -> Frames:
     customers = replace(
         customers,
         pl.col("customer_id") == "CUST-000012",
-        registration_date=AS_OF - timedelta(days=800),
+        registration_date=date(2023, 12, 31),  # before the generator's span
+    )
+    return _with(frames, customers=customers)
+
+
+def registered_after_buying(frames: Frames) -> Frames:
+    """Two transactions' customers registered the day after the purchase (later in the span)."""
+    transactions = frames["transactions"]
+    late = transactions.filter(pl.col("transaction_date") >= datetime(2026, 1, 2))[
+        "transaction_id"
+    ].head(2)
+    buyers = transactions.filter(pl.col("transaction_id").is_in(late.to_list()))
+    customers = frames["customers"]
+    for buyer, bought in zip(buyers["customer_id"], buyers["transaction_date"], strict=True):
+        customers = replace(
+            customers,
+            pl.col("customer_id") == buyer,
+            registration_date=pl.lit(bought.date() + timedelta(days=1)),
+        )
+    return _with(frames, customers=customers)
+
+
+def places_that_do_not_exist(frames: Frames) -> Frames:
+    customers = replace(frames["customers"], pl.col("customer_id") == "CUST-000030", state="IN")
+    customers = replace(
+        customers,
+        pl.col("customer_id") == "CUST-000031",
+        city="Hagatna",
+        state="GU",
+        zip_code="96910",
     )
     return _with(frames, customers=customers)
 
@@ -272,7 +302,7 @@ CASES: dict[str, tuple[Damage, dict[str, tuple[int, tuple[str, ...] | None]]]] =
         bad_segment_and_old_registration,
         {
             "customer_segments_valid": (1, ("CUST-000011",)),
-            "registration_dates_within_two_years": (1, ("CUST-000012",)),
+            "registration_dates_in_registration_span": (1, ("CUST-000012",)),
         },
     ),
     "product values": (
@@ -292,6 +322,15 @@ CASES: dict[str, tuple[Damage, dict[str, tuple[int, tuple[str, ...] | None]]]] =
         {
             "customer_emails_unique": (2, ("CUST-000020", "CUST-000021")),
             "customer_emails_well_formed": (2, ("CUST-000022", "CUST-000023")),
+        },
+    ),
+    "places that do not exist": (
+        places_that_do_not_exist,
+        {
+            "customer_places_are_real_us_places": (
+                2,
+                None,
+            )
         },
     ),
     "missing transactions": (missing_transactions, {"transactions_match_requested_count": (5, ())}),
@@ -368,3 +407,52 @@ def test_rules_read_the_raw_schema_of_a_warehouse(good: Frames, tmp_path) -> Non
 
     assert results["transactions_reference_customers"].offending_rows == 3
     assert results["transaction_ids_unique_and_not_null"].passed
+
+
+def test_a_transaction_before_its_customers_registration_fails_the_blocking_rule(
+    good: Frames,
+) -> None:
+    damaged = registered_after_buying(good)
+    joined = damaged["transactions"].join(damaged["customers"], on="customer_id")
+    early = joined.filter(pl.col("transaction_date").dt.date() < pl.col("registration_date"))
+    assert early.height >= 2
+
+    found = failures(damaged)["transactions_not_before_customer_registration"]
+
+    assert found.offending_rows == early.height
+    first = early.sort("transaction_id").row(0, named=True)
+    assert found.offending_keys[0] == (
+        f"{first['transaction_id']} -> {first['customer_id']} registered "
+        f"{first['registration_date']}"
+    )
+
+
+def test_the_product_reference_rule_checks_the_days_the_run_wrote(good: Frames) -> None:
+    # The catalog lost product 3 after the earlier days were written; the latest write (the
+    # last 10 days) drew from the current catalog only.
+    written_from = AS_OF - timedelta(days=10)
+    midnight = datetime.combine(written_from, datetime.min.time())
+    transactions = good["transactions"]
+    earlier = transactions.filter(pl.col("transaction_date") < midnight)
+    written = transactions.filter(pl.col("transaction_date") >= midnight)
+    frames = _with(
+        good,
+        transactions=pl.concat([earlier, written.filter(pl.col("product_id") != 3)]),
+        products=good["products"].filter(pl.col("id") != 3),
+    )
+    expectations = expectations_for(
+        now=NOW,
+        customers_as_of=AS_OF,
+        history_start=HISTORY_START,
+        written_days=(written_from, AS_OF),
+    )
+    name = "transactions_reference_products"
+    rule = [r for r in RULES_BY_TABLE["transactions"] if r.name == name]
+    assert earlier.filter(pl.col("product_id") == 3).height > 0
+
+    assert violations_in_frames(frames, expectations, rule)[name].passed
+
+    # A written day that names the retired product fails.
+    broken = _with(frames, transactions=pl.concat([earlier, written]))
+    found = violations_in_frames(broken, expectations, rule)[name]
+    assert found.offending_rows == written.filter(pl.col("product_id") == 3).height > 0

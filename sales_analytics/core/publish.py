@@ -1,25 +1,33 @@
 """Publishing the marts for BI readers (no Dagster here).
 
 Two products, both read from the warehouse and never sharing its file:
-- the serving copy: the three marts in their own DuckDB file, written in a storage version that the
+- the serving copy: the marts in their own DuckDB file, written in a storage version that the
   DuckDB 1.4 ODBC driver (Power BI's) opens;
-- Parquet files, one per mart, for Power BI's Parquet connector.
+- Parquet files for Power BI's Parquet and Folder connectors: one per small mart, one per month
+  for the fact table (hive-style folders).
+
+Both carry exactly the marts' column types (the marts' dbt contracts); a type Power BI cannot
+read is refused with the column named, never converted on the way out.
 
 Each file is written aside (a temp file in the same folder) and swapped in with os.replace, so a
 reader sees the old file or the new one, never a partial one. On Linux a reader that holds the old
-file open keeps reading it (it holds the old inode). Column types are normalized to what Power BI
-reads without surprises (see powerbi_type).
+file open keeps reading it (it holds the old inode). A nightly run pays for what changed: the
+serving copy is the previous copy with the run's days replaced, and only the months those days
+fall in are rewritten as Parquet; fingerprints per day and month catch a copy that missed a run.
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -31,8 +39,16 @@ MARTS_SCHEMA = "marts"
 MART_TABLES = ("dim_customers", "dim_products", "fct_transactions")
 # The newest storage format that DuckDB 1.4.x (the ODBC driver Power BI users have) can open.
 SERVING_STORAGE_VERSION = "v1.4.0"
+# A mart with this column is published by day: only the days a run rebuilt (and any day the
+# published copy disagrees on) are rewritten; the other marts are small and published whole.
+DAY_COLUMN = "transaction_date"
+# The hive-style key of the monthly Parquet folders of a mart published by day.
+MONTH_KEY = "transaction_month"
+# Written into each monthly Parquet file: what the month held when the file was written.
+FINGERPRINT_KEY = "sales_analytics.fingerprint"
 
-# DuckDB types Power BI reads as they are.
+# DuckDB types Power BI reads as they are. The published files carry the marts' own types (their
+# dbt contracts), so a mart whose contract declares anything else is refused, not converted.
 POWERBI_PLAIN_TYPES = frozenset(
     {
         "BOOLEAN",
@@ -48,33 +64,17 @@ POWERBI_PLAIN_TYPES = frozenset(
         "TIMESTAMP",
     }
 )
-# Types Power BI misreads or rejects, and the type each becomes. Casts that cannot hold a value
-# (a HUGEINT beyond BIGINT) fail the publish instead of truncating.
-POWERBI_REPLACEMENTS = {
-    "HUGEINT": "BIGINT",
-    "UHUGEINT": "BIGINT",
-    "UBIGINT": "BIGINT",
-    "UINTEGER": "BIGINT",
-    "USMALLINT": "INTEGER",
-    "UTINYINT": "SMALLINT",
-    "UUID": "VARCHAR",
-    "TIMESTAMP WITH TIME ZONE": "TIMESTAMP",
-    "TIMESTAMP_NS": "TIMESTAMP",
-    "TIMESTAMP_MS": "TIMESTAMP",
-    "TIMESTAMP_S": "TIMESTAMP",
-    "TIME WITH TIME ZONE": "TIME",
-}
 # Power BI's fixed decimal type holds 19 digits: DECIMAL(18, s) always fits.
 POWERBI_DECIMAL_PRECISION = 18
 _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 
 
 class UnsupportedColumnType(ValueError):
-    """A mart column has a type with no faithful Power BI equivalent (a list, struct, blob...)."""
+    """A mart column has a type Power BI cannot read faithfully (a list, a HUGEINT, a UUID...)."""
 
 
 class PublishVerificationFailed(RuntimeError):
-    """The file written aside does not match the warehouse; it was not swapped in."""
+    """What was written aside does not match the warehouse; it was not swapped in."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,10 @@ class PublishOutcome:
     tables: tuple[PublishedTable, ...]
     swaps: tuple[SwapOutcome, ...]
     seconds: float
+    # "full": everything written from scratch; "incremental": only `rewritten` of the mart
+    # published by day (days for the serving copy, months for Parquet), the other marts whole.
+    mode: str = "full"
+    rewritten: tuple[str, ...] = ()
 
     @property
     def replaced(self) -> bool:
@@ -109,39 +113,12 @@ class PublishOutcome:
         return tuple(swap for swap in self.swaps if not swap.replaced)
 
 
-def powerbi_type(data_type: str) -> str:
-    """The type a column of DuckDB type `data_type` gets in the published files."""
-    if data_type in POWERBI_PLAIN_TYPES:
-        return data_type
-    if data_type in POWERBI_REPLACEMENTS:
-        return POWERBI_REPLACEMENTS[data_type]
-    if data_type.startswith("ENUM("):
-        return "VARCHAR"
-    decimal = _DECIMAL.fullmatch(data_type)
-    if decimal:
-        scale = int(decimal.group(2))
-        return f"DECIMAL({POWERBI_DECIMAL_PRECISION},{min(scale, POWERBI_DECIMAL_PRECISION)})"
-    raise UnsupportedColumnType(f"DuckDB type {data_type} has no Power BI equivalent")
-
-
 def is_powerbi_type(data_type: str) -> bool:
-    """True for the types the published files may contain."""
+    """True for the DuckDB types Power BI reads as they are."""
     if data_type in POWERBI_PLAIN_TYPES:
         return True
     decimal = _DECIMAL.fullmatch(data_type)
     return decimal is not None and int(decimal.group(1)) <= POWERBI_DECIMAL_PRECISION
-
-
-def powerbi_expression(column: str, data_type: str) -> str:
-    """Select-list item that yields `column` with its Power BI type, under its own name."""
-    identifier = quote_identifier(column)
-    target = powerbi_type(data_type)
-    if target == data_type:
-        return identifier
-    if data_type == "TIMESTAMP WITH TIME ZONE":
-        # Power BI has no zone-aware type; instants are published as UTC wall-clock time.
-        return f"cast(timezone('UTC', {identifier}) as timestamp) as {identifier}"
-    return f"cast({identifier} as {target}) as {identifier}"
 
 
 def table_columns(
@@ -155,16 +132,20 @@ def table_columns(
     ).fetchall()
 
 
-def powerbi_select(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
-    """A query over `schema.table` whose columns all have Power BI types."""
-    columns = table_columns(connection, schema, table)
+def mart_columns(connection: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    """The mart's columns and types; an error names a missing mart or a column Power BI cannot
+    read (the fix is the mart's contract, so nothing is converted on the way out)."""
+    columns = table_columns(connection, MARTS_SCHEMA, table)
     if not columns:
-        raise LookupError(f"table {schema}.{table} does not exist in the warehouse")
-    try:
-        items = [powerbi_expression(name, data_type) for name, data_type in columns]
-    except UnsupportedColumnType as error:
-        raise UnsupportedColumnType(f"{schema}.{table}: {error}") from error
-    return f"select {', '.join(items)} from {qualified_name(schema, table)}"
+        raise LookupError(f"table {MARTS_SCHEMA}.{table} does not exist in the warehouse")
+    unreadable = [f"{name} {kind}" for name, kind in columns if not is_powerbi_type(kind)]
+    if unreadable:
+        raise UnsupportedColumnType(
+            f"{MARTS_SCHEMA}.{table}: column types Power BI cannot read faithfully:"
+            f" {', '.join(unreadable)}; declare a plain type (integer, bigint, double,"
+            " decimal(18,s) or narrower, varchar, date, timestamp, boolean) in the mart's contract"
+        )
+    return columns
 
 
 def row_count(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
@@ -172,6 +153,34 @@ def row_count(connection: duckdb.DuckDBPyConnection, schema: str, table: str) ->
         f"select count(*) from {qualified_name(schema, table)}"
     ).fetchone()
     return count
+
+
+def published_by_day(columns: Sequence[tuple[str, str]]) -> bool:
+    return (DAY_COLUMN, "DATE") in columns
+
+
+def fingerprints(
+    connection: duckdb.DuckDBPyConnection,
+    relation: str,
+    columns: Sequence[tuple[str, str]],
+    *,
+    by_month: bool = False,
+) -> dict[date, str]:
+    """Per day (or month) of `relation`: its row count and an XOR of a hash of every column of
+    every row. Two copies agree on a day exactly when its fingerprints are equal (up to hash
+    collisions), whatever run wrote it."""
+    every_column = ", ".join(quote_identifier(name) for name, _ in columns)
+    day = quote_identifier(DAY_COLUMN)
+    period = f"cast(date_trunc('month', {day}) as date)" if by_month else day
+    rows = connection.execute(
+        f"select {period}, count(*), bit_xor(hash({every_column})) from {relation} group by 1"
+    ).fetchall()
+    return {when: f"{count}:{digest}" for when, count, digest in rows}
+
+
+def window_days(window: tuple[date, date]) -> set[date]:
+    start, end = window
+    return {start + timedelta(days=offset) for offset in range((end - start).days)}
 
 
 def database_file(connection: duckdb.DuckDBPyConnection) -> Path | None:
@@ -301,66 +310,181 @@ def swap_in(
     return SwapOutcome(path=target, replaced=False, attempts=attempts, in_use_reason=reason)
 
 
-def copy_marts(
-    source: duckdb.DuckDBPyConnection, copy: duckdb.DuckDBPyConnection, tables: Sequence[str]
-) -> tuple[PublishedTable, ...]:
-    """Copy each mart with Power BI types into `copy`, then check counts and types there."""
-    copy.execute(f"create schema if not exists {quote_identifier(MARTS_SCHEMA)}")
-    published = []
-    for table in tables:
-        rows = source.sql(powerbi_select(source, MARTS_SCHEMA, table)).to_arrow_reader()
-        copy.register("incoming_mart", rows)
-        try:
-            copy.execute(
-                f"create table {qualified_name(MARTS_SCHEMA, table)} as select * from incoming_mart"
-            )
-        finally:
-            copy.unregister("incoming_mart")
-        published.append(verified_table(source, copy, table))
-    return tuple(published)
+def copy_whole(
+    source: duckdb.DuckDBPyConnection,
+    copy: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+) -> None:
+    """(Re)create `table` in `copy` from the warehouse, column for column with its types."""
+    rows = source.execute(f"select * from {qualified_name(MARTS_SCHEMA, table)}")
+    copy.register("incoming_mart", rows.to_arrow_reader())
+    try:
+        copy.execute(
+            f"create or replace table {qualified_name(MARTS_SCHEMA, table)}"
+            f" as select * from incoming_mart"
+        )
+    finally:
+        copy.unregister("incoming_mart")
+
+
+def replace_days(
+    source: duckdb.DuckDBPyConnection,
+    copy: duckdb.DuckDBPyConnection,
+    table: str,
+    days: Sequence[date],
+) -> None:
+    """Delete `days` of `table` in `copy` and insert the warehouse's rows of those days."""
+    name = qualified_name(MARTS_SCHEMA, table)
+    in_days = f"{quote_identifier(DAY_COLUMN)} in (select unnest(cast(? as date[])))"
+    copy.execute(f"delete from {name} where {in_days}", [list(days)])
+    rows = source.execute(f"select * from {name} where {in_days}", [list(days)])
+    copy.register("incoming_days", rows.to_arrow_reader())
+    try:
+        copy.execute(f"insert into {name} select * from incoming_days")
+    finally:
+        copy.unregister("incoming_days")
 
 
 def verified_table(
     source: duckdb.DuckDBPyConnection, copy: duckdb.DuckDBPyConnection, table: str
 ) -> PublishedTable:
+    """The copy's table has the warehouse's columns, types and rows (per day for a mart
+    published by day, where a stale day would otherwise hide behind an equal total)."""
+    expected = table_columns(source, MARTS_SCHEMA, table)
+    columns = table_columns(copy, MARTS_SCHEMA, table)
+    if columns != expected:
+        raise PublishVerificationFailed(
+            f"{MARTS_SCHEMA}.{table}: copied columns {columns}, the warehouse has {expected}"
+        )
     expected_rows = row_count(source, MARTS_SCHEMA, table)
     copied_rows = row_count(copy, MARTS_SCHEMA, table)
     if copied_rows != expected_rows:
         raise PublishVerificationFailed(
             f"{MARTS_SCHEMA}.{table}: copied {copied_rows} rows, the warehouse has {expected_rows}"
         )
-    columns = tuple(table_columns(copy, MARTS_SCHEMA, table))
-    unexpected = [
-        f"{name} {data_type}" for name, data_type in columns if not is_powerbi_type(data_type)
-    ]
-    if unexpected:
-        raise PublishVerificationFailed(
-            f"{MARTS_SCHEMA}.{table}: columns with types Power BI misreads: {', '.join(unexpected)}"
-        )
-    return PublishedTable(name=table, row_count=copied_rows, columns=columns)
+    return PublishedTable(name=table, row_count=copied_rows, columns=tuple(columns))
+
+
+def reusable_copy(
+    previous: Path, temp: Path, source_columns: dict[str, list[tuple[str, str]]]
+) -> bool:
+    """Copy the published file to `temp` when it can be updated in place: it opens and holds
+    every mart published by day with the warehouse's columns and types."""
+    if not previous.exists():
+        return False
+    shutil.copyfile(previous, temp)
+    try:
+        with duckdb.connect(str(temp), read_only=True) as copy:
+            return all(
+                table_columns(copy, MARTS_SCHEMA, table) == columns
+                for table, columns in source_columns.items()
+                if published_by_day(columns)
+            )
+    except duckdb.Error:
+        return False
+
+
+def ledger_path(target: Path) -> Path:
+    """Beside the serving copy: the fingerprints of the days it holds, so a night need not
+    recompute them from the copy (a full scan of the fact table)."""
+    return target.with_name(f".{target.name}.fingerprints.json")
+
+
+def file_identity(path: Path) -> list[int]:
+    status = path.stat()
+    return [status.st_ino, status.st_size, status.st_mtime_ns]
+
+
+def ledger_fingerprints(target: Path, table: str) -> dict[date, str] | None:
+    """The fingerprints the ledger records for `table`, if it describes the file at `target` as
+    it is now (any other write to the copy changes its identity and voids the ledger)."""
+    try:
+        ledger = json.loads(ledger_path(target).read_text("utf-8"))
+        if ledger["file"] != file_identity(target):
+            return None
+        return {date.fromisoformat(day): value for day, value in ledger["tables"][table].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def write_ledger(target: Path, tables: dict[str, dict[date, str]]) -> None:
+    """Record what the copy just swapped in holds; written after the swap, so a ledger is either
+    right or describes an older file (and is then ignored)."""
+    path = ledger_path(target)
+    temp = temp_path_beside(path)
+    ledger = {
+        "file": file_identity(target),
+        "tables": {
+            table: {day.isoformat(): value for day, value in days.items()}
+            for table, days in tables.items()
+        },
+    }
+    try:
+        temp.write_text(json.dumps(ledger), encoding="utf-8")
+        os.replace(temp, path)
+    finally:
+        remove_quietly(temp)
 
 
 def publish_serving_copy(
     source: duckdb.DuckDBPyConnection,
     target: Path,
     *,
+    tables: Sequence[str] = MART_TABLES,
+    window: tuple[date, date] | None = None,
     attempts: int = 3,
     retry_wait_seconds: float = 1.0,
     replace: Callable[[Path, Path], None] = os.replace,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PublishOutcome:
-    """Write the marts of `source` (a connection to the warehouse) into a new DuckDB file beside
-    `target` and swap it in. If the target stays in use through every attempt, the new file is
-    discarded, the old copy is left as it was, and the outcome says why."""
+    """Publish the marts of `source` (a connection to the warehouse) as their own DuckDB file at
+    `target`: built aside and swapped in whole, so readers see the old copy or the new one.
+
+    With a `window` (the days the run rebuilt, end excluded) the previous copy is updated: a mart
+    published by day gets the window's days plus any day whose fingerprint differs from the
+    warehouse's (a night whose publish was deferred), the others are replaced whole. Without a
+    window, or when the previous copy cannot be reused, everything is copied. If the target stays
+    in use through every attempt, the new file is discarded and the outcome says why."""
     started = time.perf_counter()
     refuse_warehouse_file(source, target)
+    source_columns = {table: mart_columns(source, table) for table in tables}
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = temp_path_beside(target)
     try:
+        incremental = window is not None and reusable_copy(target, temp, source_columns)
+        if not incremental:
+            remove_quietly(temp)
+        rewritten: set[date] = set()
+        published_days: dict[str, dict[date, str]] = {}
         with duckdb.connect(
             str(temp), config={"storage_compatibility_version": SERVING_STORAGE_VERSION}
         ) as copy:
-            tables = copy_marts(source, copy, MART_TABLES)
+            copy.execute(f"create schema if not exists {quote_identifier(MARTS_SCHEMA)}")
+            copy.execute("begin")
+            for table, columns in source_columns.items():
+                if incremental and published_by_day(columns):
+                    relation = qualified_name(MARTS_SCHEMA, table)
+                    wanted = fingerprints(source, relation, columns)
+                    held = ledger_fingerprints(target, table)
+                    if held is None:
+                        held = fingerprints(copy, relation, columns)
+                    days = window_days(window) & (wanted.keys() | held.keys())
+                    days |= {
+                        day
+                        for day in wanted.keys() | held.keys()
+                        if wanted.get(day) != held.get(day)
+                    }
+                    replace_days(source, copy, table, sorted(days))
+                    rewritten |= days
+                    published_days[table] = wanted
+                else:
+                    copy_whole(source, copy, table, columns)
+                    if published_by_day(columns):
+                        relation = qualified_name(MARTS_SCHEMA, table)
+                        published_days[table] = fingerprints(source, relation, columns)
+            copy.execute("commit")
+            published = tuple(verified_table(source, copy, table) for table in tables)
             copy.execute("checkpoint")
         fsync_file(temp)
         swap = swap_in(
@@ -372,62 +496,159 @@ def publish_serving_copy(
             replace=replace,
             sleep=sleep,
         )
+        if swap.replaced:
+            write_ledger(target, published_days)
     finally:
         remove_quietly(temp, temp.with_name(temp.name + ".wal"))
-    return PublishOutcome(tables=tables, swaps=(swap,), seconds=time.perf_counter() - started)
+    return PublishOutcome(
+        tables=published,
+        swaps=(swap,),
+        seconds=time.perf_counter() - started,
+        mode="incremental" if incremental else "full",
+        rewritten=tuple(day.isoformat() for day in sorted(rewritten)),
+    )
 
 
 def parquet_path(folder: Path, table: str) -> Path:
+    """The file of a mart published whole."""
     return folder / f"{table}.parquet"
+
+
+def month_path(folder: Path, table: str, month: date) -> Path:
+    """The file of one month of a mart published by day, in a hive-style folder
+    (`fct_transactions/transaction_month=2026-01-01/`) that DuckDB, Spark and pandas read as a
+    partitioned dataset and Power BI's Folder connector combines."""
+    return folder / table / f"{MONTH_KEY}={month.isoformat()}" / f"{table}.parquet"
+
+
+def published_months(folder: Path, table: str) -> dict[date, Path]:
+    months = {}
+    for path in (folder / table).glob(f"{MONTH_KEY}=*/{table}.parquet"):
+        try:
+            months[date.fromisoformat(path.parent.name.split("=", 1)[1])] = path
+        except ValueError:
+            continue  # not ours; left alone
+    return months
+
+
+def stored_fingerprint(path: Path) -> str | None:
+    try:
+        metadata = pq.read_metadata(path).metadata or {}
+    except (OSError, pq.lib.ArrowException):
+        return None
+    value = metadata.get(FINGERPRINT_KEY.encode())
+    return value.decode() if value else None
+
+
+def write_parquet(
+    source: duckdb.DuckDBPyConnection,
+    query: str,
+    parameters: list,
+    path: Path,
+    expected_rows: int,
+    fingerprint: str | None = None,
+) -> None:
+    """Write `query`'s rows to `path` (a temp file), then check the row count."""
+    options = "format parquet, compression zstd"
+    if fingerprint is not None:
+        options += f", kv_metadata {{'{FINGERPRINT_KEY}': '{fingerprint}'}}"
+    source.execute(
+        f"copy ({query}) to '{str(path).replace(chr(39), chr(39) * 2)}' ({options})", parameters
+    )
+    written_rows = pq.read_metadata(path).num_rows
+    if written_rows != expected_rows:
+        raise PublishVerificationFailed(
+            f"{path.name}: wrote {written_rows} rows, the warehouse has {expected_rows}"
+        )
+    fsync_file(path)
 
 
 def export_parquet(
     source: duckdb.DuckDBPyConnection,
     folder: Path,
     *,
+    tables: Sequence[str] = MART_TABLES,
+    window: tuple[date, date] | None = None,
     attempts: int = 3,
     retry_wait_seconds: float = 1.0,
     replace: Callable[[Path, Path], None] = os.replace,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PublishOutcome:
-    """One Parquet file per mart in `folder`, each written aside and swapped in. All files are
-    written and checked before the first swap, so a failed export replaces none of them."""
+    """Parquet files of the marts in `folder`, with the marts' own column types: one file per mart
+    published whole, one file per month for a mart published by day. Each month file records the
+    fingerprint of what it holds; a run rewrites the months its `window` touches and any month
+    whose fingerprint differs from the warehouse's (all of them without a window), and removes
+    months the warehouse no longer has. Every file is written aside and checked before the first
+    swap, so a failed export replaces none; each swap is atomic (a reader sees a whole old file or
+    a whole new one)."""
     started = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)
-    temps = {table: temp_path_beside(parquet_path(folder, table)) for table in MART_TABLES}
+    writes: dict[Path, Path] = {}  # final path -> temp
+    removals: list[Path] = []
+    published, rewritten = [], []
     try:
-        tables = []
-        for table, temp in temps.items():
-            source.sql(powerbi_select(source, MARTS_SCHEMA, table)).write_parquet(
-                str(temp), compression="zstd"
-            )
-            tables.append(verified_parquet(source, table, temp))
-            fsync_file(temp)
+        for table in tables:
+            columns = mart_columns(source, table)
+            relation = qualified_name(MARTS_SCHEMA, table)
+            rows = row_count(source, MARTS_SCHEMA, table)
+            if not published_by_day(columns):
+                final = parquet_path(folder, table)
+                writes[final] = temp_path_beside(final)
+                write_parquet(source, f"select * from {relation}", [], writes[final], rows)
+            else:
+                wanted = fingerprints(source, relation, columns, by_month=True)
+                existing = published_months(folder, table)
+                touched = (
+                    {day.replace(day=1) for day in window_days(window)}
+                    if window is not None
+                    else set(wanted)
+                )
+                for month in sorted(wanted):
+                    final = month_path(folder, table, month)
+                    if month not in touched and stored_fingerprint(final) == wanted[month]:
+                        continue
+                    final.parent.mkdir(parents=True, exist_ok=True)
+                    writes[final] = temp_path_beside(final)
+                    month_rows = int(wanted[month].split(":")[0])
+                    in_month = (
+                        f"select * from {relation} where {quote_identifier(DAY_COLUMN)} >= ?"
+                        f" and {quote_identifier(DAY_COLUMN)} < ?"
+                    )
+                    next_month = (month + timedelta(days=32)).replace(day=1)
+                    write_parquet(
+                        source,
+                        in_month,
+                        [month, next_month],
+                        writes[final],
+                        month_rows,
+                        wanted[month],
+                    )
+                    rewritten.append(month.isoformat()[:7])
+                removals += [path for month, path in existing.items() if month not in wanted]
+                # The single file of the layout before monthly folders would double every row.
+                removals.append(parquet_path(folder, table))
+            published.append(PublishedTable(table, rows, tuple(columns)))
         swaps = tuple(
             swap_in(
                 temp,
-                parquet_path(folder, table),
+                final,
                 attempts=attempts,
                 retry_wait_seconds=retry_wait_seconds,
                 replace=replace,
                 sleep=sleep,
             )
-            for table, temp in temps.items()
+            for final, temp in writes.items()
         )
+        for path in removals:
+            path.unlink(missing_ok=True)
+            if path.parent != folder and path.parent.exists() and not any(path.parent.iterdir()):
+                path.parent.rmdir()
     finally:
-        remove_quietly(*temps.values())
-    return PublishOutcome(tables=tuple(tables), swaps=swaps, seconds=time.perf_counter() - started)
-
-
-def verified_parquet(source: duckdb.DuckDBPyConnection, table: str, path: Path) -> PublishedTable:
-    expected_rows = row_count(source, MARTS_SCHEMA, table)
-    written_rows = pq.read_metadata(path).num_rows
-    if written_rows != expected_rows:
-        raise PublishVerificationFailed(
-            f"{path.name}: wrote {written_rows} rows, {MARTS_SCHEMA}.{table} has {expected_rows}"
-        )
-    columns = tuple(
-        (name, powerbi_type(data_type))
-        for name, data_type in table_columns(source, MARTS_SCHEMA, table)
+        remove_quietly(*writes.values())
+    return PublishOutcome(
+        tables=tuple(published),
+        swaps=swaps,
+        seconds=time.perf_counter() - started,
+        mode="full" if window is None else "incremental",
+        rewritten=tuple(rewritten),
     )
-    return PublishedTable(name=table, row_count=written_rows, columns=columns)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import duckdb
 import polars as pl
@@ -22,11 +22,13 @@ from sales_analytics.core.generate import (
     CUSTOMER_COLUMNS,
     CUSTOMER_SEGMENTS,
     MAX_QUANTITY,
-    REGISTRATION_WINDOW_DAYS,
+    REGISTRATION_FIRST_DAY,
+    REGISTRATION_LAST_DAY,
     TRANSACTION_COLUMNS,
 )
 from sales_analytics.core.products import PRODUCT_COLUMNS
 from sales_analytics.core.sql import qualified_name, quote_identifier
+from sales_analytics.core.us_places import place_keys
 
 TABLES = ("customers", "products", "transactions")
 RAW_SCHEMA = "raw"
@@ -84,14 +86,15 @@ def expectations_for(
     customers_requested: int | None = None,
     transactions_requested: int | None = None,
 ) -> Expectations:
-    """Windows derived the way generate.py draws its rows: registrations in the two years up to
-    the customers' as-of date; transactions from the first daily partition (`history_start`; any
-    date when None) up to today, whose partition is not complete yet. `written_days` is the
-    first and end (excluded) day of the latest write of transactions, whose rows are counted."""
+    """Windows derived the way generate.py draws its rows: registrations in its fixed span and
+    not after the customers' as-of date; transactions from the first daily partition
+    (`history_start`; any date when None) up to today, whose partition is not complete yet.
+    `written_days` is the first and end (excluded) day of the latest write of transactions,
+    whose rows are counted."""
     return Expectations(
         now=now,
-        registered_from=customers_as_of - timedelta(days=REGISTRATION_WINDOW_DAYS),
-        registered_until=customers_as_of,
+        registered_from=REGISTRATION_FIRST_DAY,
+        registered_until=min(REGISTRATION_LAST_DAY, customers_as_of),
         transactions_from=_midnight(history_start) if history_start else datetime.min,
         transactions_before=_midnight(now.date()),
         written_from=_midnight(written_days[0]) if written_days else datetime.min,
@@ -253,11 +256,11 @@ CUSTOMER_RULES: tuple[Rule, ...] = (
         parameters=lambda expectations: [list(CUSTOMER_SEGMENTS)],
     ),
     RowRule(
-        name="registration_dates_within_two_years",
+        name="registration_dates_in_registration_span",
         table="customers",
         description=(
-            f"registration_date lies within the {REGISTRATION_WINDOW_DAYS} days up to the run's "
-            "as-of date."
+            f"registration_date lies in the generator's span ({REGISTRATION_FIRST_DAY} to "
+            f"{REGISTRATION_LAST_DAY}) and not after the run's as-of date."
         ),
         sql=(
             "select customer_id as offending_key from {customers}"
@@ -267,6 +270,21 @@ CUSTOMER_RULES: tuple[Rule, ...] = (
             expectations.registered_from,
             expectations.registered_until,
         ],
+    ),
+    RowRule(
+        name="customer_places_are_real_us_places",
+        table="customers",
+        description=(
+            "city, state and zip_code are one real place of the built-in US table (50 states and "
+            "DC), so a map puts the customer where the address says."
+        ),
+        sql=(
+            "select customer_id || ': ' || coalesce(city, {null}) || ', '"
+            " || coalesce(state, {null}) || ' ' || coalesce(zip_code, {null}) as offending_key"
+            " from {customers}"
+            " where not coalesce(list_contains(?, city || '|' || state || '|' || zip_code), false)"
+        ),
+        parameters=lambda expectations: [place_keys()],
     ),
     RowRule(
         name="customer_emails_well_formed",
@@ -427,16 +445,37 @@ TRANSACTION_RULES: tuple[Rule, ...] = (
         name="transactions_reference_products",
         table="transactions",
         description=(
-            "Every transaction's product_id exists in raw.products; the key shows the missing "
-            "product."
+            "Every transaction the latest run wrote (its days) has a product_id of raw.products, "
+            "the catalog it was drawn from; the key shows the missing product. Earlier days were "
+            "checked against the catalog of their own run: a product the API no longer serves "
+            "stays in the product history (dbt), which the dbt tests compare every day with."
         ),
         sql=(
             "select coalesce(t.transaction_id, {null})"
             " || ' -> ' || coalesce(cast(t.product_id as varchar), {null}) as offending_key"
             " from {transactions} as t anti join {products} as p on t.product_id = p.id"
+            " where t.transaction_date >= ? and t.transaction_date < ?"
         ),
+        parameters=lambda expectations: [expectations.written_from, expectations.written_before],
         blocking=True,
         references=("products",),
+    ),
+    RowRule(
+        name="transactions_not_before_customer_registration",
+        table="transactions",
+        description=(
+            "No transaction is dated before its customer's registration_date (tenure and cohort "
+            "analyses would go negative); the key shows the transaction, the customer and the "
+            "registration date."
+        ),
+        sql=(
+            "select t.transaction_id || ' -> ' || t.customer_id || ' registered '"
+            " || cast(c.registration_date as varchar) as offending_key"
+            " from {transactions} as t join {customers} as c on t.customer_id = c.customer_id"
+            " where cast(t.transaction_date as date) < c.registration_date"
+        ),
+        blocking=True,
+        references=("customers",),
     ),
 )
 

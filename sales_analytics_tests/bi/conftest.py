@@ -18,9 +18,9 @@ import dagster as dg
 import duckdb
 import pytest
 
+from sales_analytics.cli.run import definitions_covering, rebuild_warehouse
 from sales_analytics.core import settings
-from sales_analytics.defs.partitions import DayWindow
-from sales_analytics.cli.run import rebuild_warehouse
+from sales_analytics.core.days import DayWindow
 from sales_analytics.core.settings import Settings
 
 AS_OF = date(2026, 1, 31)
@@ -61,22 +61,25 @@ def apply_env(patch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
         patch.delenv(name, raising=False)
 
 
+SESSION_WINDOW = DayWindow(AS_OF - timedelta(days=90), AS_OF)
+
+
 def materialize(
     selection: list[dg.AssetKey] | None = None, **resource_overrides: object
 ) -> dg.ExecuteInProcessResult:
-    """Materialize the project's assets with its resources, as `make run` would, reading the
-    settings from the environment now."""
-    from sales_analytics.definitions import defs
-
+    """Without arguments, the whole graph over the session's 90 days as `make run` runs it;
+    with a selection, those assets for the session's last day (a nightly run's partition), with
+    the project's resources, reading the settings from the environment now."""
+    settings = Settings.from_env()
     if selection is None and not resource_overrides:
-        return rebuild_warehouse(
-            Settings.from_env(), window=DayWindow(AS_OF - timedelta(days=90), AS_OF), as_of=AS_OF
-        )
-    definitions = defs()
+        result, _ = rebuild_warehouse(settings, window=SESSION_WINDOW)
+        return result
+    definitions = definitions_covering(settings, SESSION_WINDOW)
     return dg.materialize(
         assets=list(definitions.assets or []),
         resources={**definitions.resources, **resource_overrides},
         selection=selection,
+        partition_key=(AS_OF - timedelta(days=1)).isoformat(),
         raise_on_error=False,
     )
 

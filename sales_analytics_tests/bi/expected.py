@@ -89,14 +89,22 @@ def expected_kpis(
     }
 
 
-def expected_top_customers(connection: duckdb.DuckDBPyConnection) -> list[list[str]]:
-    """The default view's top 10 customers: those of dim_customers with the highest lifetime
-    value (ties by name)."""
+def expected_top_customers(
+    connection: duckdb.DuckDBPyConnection, excluded_segments: Sequence[str] = ()
+) -> list[list[str]]:
+    """The top 10 customers over the whole period: those of dim_customers with the highest
+    lifetime value (ties by name, then ID), each with their ID."""
     rows = connection.execute(
-        "select full_name, customer_segment, lifetime_value, total_orders from marts.dim_customers"
-        " where total_orders > 0 order by lifetime_value desc, full_name limit 10"
+        "select customer_id, full_name, customer_segment, lifetime_value, total_orders"
+        " from marts.dim_customers where total_orders > 0"
+        " and not list_contains(cast(? as varchar[]), customer_segment)"
+        " order by lifetime_value desc, full_name, customer_id limit 10",
+        [list(excluded_segments)],
     ).fetchall()
-    return [[name, segment, money(value), count(orders)] for name, segment, value, orders in rows]
+    return [
+        [customer_id, name, segment, money(value), count(orders)]
+        for customer_id, name, segment, value, orders in rows
+    ]
 
 
 def expected_product_rows(connection: duckdb.DuckDBPyConnection) -> list[list[str]]:

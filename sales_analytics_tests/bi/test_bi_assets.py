@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -18,11 +19,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from sales_analytics.defs.bi.assets import next_nightly_run
 from sales_analytics.core.publish import MART_TABLES, is_powerbi_type
+from sales_analytics.core.settings import BI_PATH, PARQUET_DIR, PROJECT_ROOT
+from sales_analytics.defs.bi.assets import build_bi_assets, next_nightly_run
 from sales_analytics.defs.resources.bi import BiOutputs
-from sales_analytics.core.settings import BI_PATH, PROJECT_ROOT
 from sales_analytics_tests.bi.conftest import (
+    AS_OF,
     BI_ASSET_KEYS,
     CLIENT_SCRIPT,
     BiRun,
@@ -32,11 +34,7 @@ from sales_analytics_tests.bi.conftest import (
 
 # The DuckDB release of the ODBC driver Power BI users have (1.4.x, latest patch).
 DUCKDB_ODBC_VERSION = "1.4.5"
-MONEY_COLUMNS = {
-    "dim_customers": ("lifetime_value", "avg_order_value"),
-    "dim_products": ("unit_price", "total_revenue", "avg_order_value"),
-    "fct_transactions": ("unit_price", "total_amount", "estimated_profit", "revenue_per_unit"),
-}
+MART_KEYS = [dg.AssetKey(["marts", table]) for table in MART_TABLES]
 ORDER_KEYS = {
     "dim_customers": "customer_id",
     "dim_products": "product_id",
@@ -65,16 +63,21 @@ def serving_types(path: Path) -> dict[tuple[str, str], str]:
 
 
 def test_the_run_publishes_the_serving_copy_parquet_and_dashboard(bi_run: BiRun) -> None:
+    days = {(AS_OF - timedelta(days=offset)).isoformat() for offset in range(1, 91)}
     for key in BI_ASSET_KEYS:
-        (materialization,) = [
-            event
+        # One publish for the run's 90 days, recorded on each day's partition.
+        partitions = [
+            event.partition
             for event in bi_run.result.get_asset_materialization_events()
             if event.asset_key == key
         ]
+        assert sorted(partitions) == sorted(days), key
     assert bi_run.serving_copy.exists()
     assert bi_run.dashboard.exists()
     assert sorted(path.name for path in bi_run.parquet_dir.iterdir()) == [
-        f"{table}.parquet" for table in MART_TABLES
+        "dim_customers.parquet",
+        "dim_products.parquet",
+        "fct_transactions",
     ]
     assert not bi_run.serving_copy.samefile(bi_run.warehouse)
     metadata = bi_run.result.asset_materializations_for_node("bi__serving_copy")[0].metadata
@@ -86,16 +89,41 @@ def test_the_run_publishes_the_serving_copy_parquet_and_dashboard(bi_run: BiRun)
     assert dashboard["kpi/total_orders"].value == f"{mart_counts(bi_run)[2]:,}"
 
 
-def test_serving_copy_column_types_are_what_power_bi_reads(bi_run: BiRun) -> None:
-    types = serving_types(bi_run.serving_copy)
-    awkward = {column: kind for column, kind in types.items() if not is_powerbi_type(kind)}
+def warehouse_types(bi_run: BiRun) -> dict[tuple[str, str], str]:
+    with bi_run.connect_warehouse() as warehouse:
+        rows = warehouse.execute(
+            "select table_name, column_name, data_type from information_schema.columns"
+            " where table_catalog = current_database() and table_schema = 'marts'"
+        ).fetchall()
+    return {(table, column): kind for table, column, kind in rows}
+
+
+def parquet_types(bi_run: BiRun) -> dict[tuple[str, str], str]:
+    """Each mart's columns as DuckDB reads the published Parquet (the monthly fact files read
+    without their hive key, which is not a column of the mart)."""
+    sources = {
+        "dim_customers": f"'{bi_run.parquet_dir}/dim_customers.parquet'",
+        "dim_products": f"'{bi_run.parquet_dir}/dim_products.parquet'",
+        "fct_transactions": f"'{bi_run.parquet_dir}/fct_transactions/*/*.parquet',"
+        " hive_partitioning = false",
+    }
+    types = {}
+    with duckdb.connect() as connection:
+        for table, source in sources.items():
+            relation = connection.sql(f"select * from read_parquet({source})")
+            types |= {
+                (table, column): str(kind)
+                for column, kind in zip(relation.columns, relation.types, strict=True)
+            }
+    return types
+
+
+def test_serving_copy_and_parquet_carry_exactly_the_marts_types(bi_run: BiRun) -> None:
+    expected = warehouse_types(bi_run)
+    assert serving_types(bi_run.serving_copy) == expected
+    assert parquet_types(bi_run) == expected
+    awkward = {column: kind for column, kind in expected.items() if not is_powerbi_type(kind)}
     assert awkward == {}, "no HUGEINT, unsigned, UUID, wide DECIMAL or zone-aware timestamp"
-    for table, columns in MONEY_COLUMNS.items():
-        for column in columns:
-            assert types[(table, column)] == "DECIMAL(18,2)", f"{table}.{column}"
-    assert types[("fct_transactions", "transaction_date")] == "DATE"
-    assert types[("fct_transactions", "transaction_timestamp")] == "TIMESTAMP"
-    assert types[("dim_customers", "first_order_date")] == "DATE"
 
 
 def test_serving_copy_holds_the_marts_rows(bi_run: BiRun) -> None:
@@ -105,8 +133,15 @@ def test_serving_copy_holds_the_marts_rows(bi_run: BiRun) -> None:
             published = copy.sql(f"select * from marts.{table} order by {order}").pl()
             with bi_run.connect_warehouse() as warehouse:
                 expected = warehouse.sql(f"select * from marts.{table} order by {order}").pl()
-            # The copy only widens decimals to DECIMAL(18, s); values are equal.
-            assert_frame_equal(published, expected, check_dtypes=False)
+            assert_frame_equal(published, expected)
+
+
+def read_published_parquet(bi_run: BiRun, table: str) -> pl.DataFrame:
+    if table == "fct_transactions":
+        return pl.read_parquet(
+            bi_run.parquet_dir / "fct_transactions" / "*" / "*.parquet", hive_partitioning=False
+        )
+    return pl.read_parquet(bi_run.parquet_dir / f"{table}.parquet")
 
 
 def test_parquet_round_trip_equals_the_marts(bi_run: BiRun) -> None:
@@ -114,15 +149,61 @@ def test_parquet_round_trip_equals_the_marts(bi_run: BiRun) -> None:
         for table in MART_TABLES:
             order = ORDER_KEYS[table]
             expected = warehouse.sql(f"select * from marts.{table} order by {order}").pl()
-            exported = pl.read_parquet(bi_run.parquet_dir / f"{table}.parquet").sort(order)
+            exported = read_published_parquet(bi_run, table).sort(order)
             assert exported.columns == expected.columns
-            assert_frame_equal(exported, expected, check_dtypes=False)
-            for name, dtype in exported.schema.items():
-                assert not isinstance(dtype, pl.Datetime) or dtype.time_zone is None, name
-                assert dtype not in (pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64), name
-                if isinstance(dtype, pl.Decimal):
-                    assert dtype.precision == 18, name
-            assert exported.schema.get("transaction_date", pl.Date) == pl.Date
+            assert_frame_equal(exported, expected)
+
+
+def test_partitioned_bi_assets_publish_the_run_s_days_only(
+    bi_env: BiRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """build_bi_assets with the daily partitions: a run of one day rewrites that day in the serving
+    copy and that day's month in Parquet, and leaves both equal to the warehouse."""
+    serving = tmp_path / "serving" / "bi.duckdb"
+    parquet = tmp_path / "parquet"
+    shutil.copytree(bi_env.parquet_dir, parquet)
+    serving.parent.mkdir()
+    shutil.copyfile(bi_env.serving_copy, serving)
+    monkeypatch.setenv(BI_PATH, str(serving))
+    monkeypatch.setenv(PARQUET_DIR, str(parquet))
+    days = dg.DailyPartitionsDefinition(start_date=(AS_OF - timedelta(days=90)).isoformat())
+    assets = build_bi_assets(days, MART_KEYS)
+    last_day = AS_OF - timedelta(days=1)
+    untouched = {
+        path.parent.name: path.stat().st_ino
+        for path in (parquet / "fct_transactions").glob("*/*.parquet")
+    }
+
+    from sales_analytics.definitions import defs
+
+    result = dg.materialize(
+        assets=assets,
+        resources=defs().resources,
+        selection=[dg.AssetKey(["bi", "serving_copy"]), dg.AssetKey(["bi", "parquet_exports"])],
+        partition_key=last_day.isoformat(),
+    )
+
+    assert all(asset.partitions_def == days for asset in assets)
+    assert all(asset.backfill_policy == dg.BackfillPolicy.single_run() for asset in assets)
+    assert {key for asset in assets for key in asset.dependency_keys} == set(MART_KEYS)
+    served = result.asset_materializations_for_node("bi__serving_copy")[0].metadata
+    assert served["mode"].value == "incremental"
+    assert served["rewritten"].value == [last_day.isoformat()]
+    exported = result.asset_materializations_for_node("bi__parquet_exports")[0].metadata
+    assert exported["rewritten"].value == [last_day.isoformat()[:7]]
+    replaced = {
+        path.parent.name
+        for path in (parquet / "fct_transactions").glob("*/*.parquet")
+        if untouched.get(path.parent.name) != path.stat().st_ino
+    }
+    assert replaced == {f"transaction_month={last_day.replace(day=1).isoformat()}"}
+    with duckdb.connect(str(serving), read_only=True) as copy, bi_env.connect_warehouse() as wh:
+        for table in MART_TABLES:
+            order = ORDER_KEYS[table]
+            assert_frame_equal(
+                copy.sql(f"select * from marts.{table} order by {order}").pl(),
+                wh.sql(f"select * from marts.{table} order by {order}").pl(),
+            )
 
 
 def make_old_copy(bi_run: BiRun, target: Path) -> list[int]:

@@ -4,22 +4,25 @@ sales_analytics.core.dashboard."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from html.parser import HTMLParser
 
+import duckdb
 import polars as pl
 import pytest
 
 from sales_analytics.core.dashboard import (
     CONTENT_SECURITY_POLICY,
     DashboardDataError,
-    MartFrames,
     codes,
     dashboard_payload,
+    default_view_kpis,
+    distinct_labels,
     divide_rounded,
     format_count,
     format_money,
     ordered_values,
+    read_marts,
     render_dashboard,
 )
 from sales_analytics_tests.bi.conftest import BiRun
@@ -102,22 +105,46 @@ def test_the_file_loads_nothing_from_anywhere(parsed: DashboardParser, bi_run: B
     assert size_kb < 2048, f"the dashboard grew to {size_kb:.0f} KB"
 
 
-def test_the_embedded_data_is_the_marts(bi_run: BiRun) -> None:
-    page = bi_run.dashboard.read_text("utf-8")
+def embedded_payload(path) -> dict:
+    page = path.read_text("utf-8")
     start = page.index('<script type="application/json" id="dashboard-data">')
-    payload = json.loads(page[page.index(">", start) + 1 : page.index("</script>", start)])
+    return json.loads(page[page.index(">", start) + 1 : page.index("</script>", start)])
+
+
+def test_the_embedded_data_is_the_marts(bi_run: BiRun) -> None:
+    payload = embedded_payload(bi_run.dashboard)
     with bi_run.connect_warehouse() as warehouse:
         fct = warehouse.sql("select * from marts.fct_transactions").pl()
         categories = warehouse.sql(
             "select distinct product_category from marts.dim_products order by 1"
         ).pl()
-    transactions = payload["transactions"]
-    assert len(transactions["day"]) == fct.height
-    assert sum(transactions["revenue_cents"]) == int(fct["total_amount"].sum() * 100)
-    assert sum(transactions["quantity"]) == fct["quantity"].sum()
+        (customers_with_orders,) = warehouse.execute(
+            "select count(distinct customer_id) from marts.fct_transactions"
+        ).fetchone()
+    sales = payload["sales"]
+    assert payload["transactions_total"] == fct.height
+    assert sum(sales["orders"]) == fct.height
+    assert sum(sales["revenue_cents"]) == int(fct["total_amount"].sum() * 100)
+    assert sum(sales["units"]) == fct["quantity"].sum()
     assert payload["first_day"] == fct["transaction_date"].min().isoformat()
     assert payload["categories"] == categories["product_category"].to_list()
     assert payload["segments"] == ["Bronze", "Silver", "Gold", "Platinum"]
+    assert payload["exact_customers"] is True
+    per_customer = payload["customer_sales"]
+    assert sum(per_customer["orders"]) == fct.height
+    assert len(set(per_customer["customer"])) == customers_with_orders
+
+
+def test_the_page_weighs_the_days_not_the_transactions(bi_run: BiRun) -> None:
+    """The sales the page carries are per day, product and segment: their count is bounded by
+    the calendar and the catalog, whatever the volume of transactions."""
+    payload = embedded_payload(bi_run.dashboard)
+    with bi_run.connect_warehouse() as warehouse:
+        (groups,) = warehouse.execute(
+            "select count(*) from (select distinct transaction_date, product_id,"
+            " product_category, customer_segment from marts.fct_transactions)"
+        ).fetchone()
+    assert len(payload["sales"]["day"]) == groups < payload["transactions_total"]
 
 
 @pytest.mark.parametrize(
@@ -152,46 +179,33 @@ def test_segments_keep_the_business_order() -> None:
 
 
 def test_a_warehouse_without_transactions_still_renders() -> None:
-    marts = MartFrames(
-        transactions=pl.DataFrame(
-            schema={
-                "transaction_date": pl.Date,
-                "product_id": pl.Int32,
-                "customer_id": pl.String,
-                "product_category": pl.String,
-                "customer_segment": pl.String,
-                "quantity": pl.Int32,
-                "revenue_cents": pl.Int64,
-                "profit_cents": pl.Int64,
-            }
-        ),
-        products=pl.DataFrame(
-            {
-                "product_id": [1],
-                "product_name": ["Mug"],
-                "product_category": ["kitchen"],
-                "performance_tier": ["No Sales"],
-                "price_tier": ["Budget"],
-            }
-        ),
-        customers=pl.DataFrame(
-            {
-                "customer_id": ["CUST-000001"],
-                "full_name": ["Ada Lovelace"],
-                "customer_segment": ["Gold"],
-                "customer_status": ["Never Purchased"],
-            }
-        ),
-        as_of=date(2026, 1, 31),
-    )
+    with duckdb.connect() as connection:
+        connection.execute("create schema marts")
+        connection.execute(
+            "create table marts.fct_transactions (transaction_id varchar, transaction_date date,"
+            " transaction_timestamp timestamp, product_id integer, customer_id varchar,"
+            " product_category varchar, customer_segment varchar, quantity integer,"
+            " total_amount decimal(18,2), estimated_profit decimal(18,2))"
+        )
+        connection.execute(
+            "create table marts.dim_products as select 1 as product_id, 'Mug' as product_name,"
+            " 'kitchen' as product_category, 'No Sales' as performance_tier,"
+            " 'Budget' as price_tier, 0 as total_orders"
+        )
+        connection.execute(
+            "create table marts.dim_customers as select 'CUST-000001' as customer_id,"
+            " 'Ada Lovelace' as full_name, 'Gold' as customer_segment,"
+            " 'Never Purchased' as customer_status, 0 as total_orders,"
+            " cast(0 as decimal(18,2)) as lifetime_value, date '2026-01-31' as status_as_of_date"
+        )
+        marts = read_marts(connection)
+        kpis = default_view_kpis(connection)
     payload = dashboard_payload(marts)
     assert payload["first_day"] is None
-    assert payload["transactions"]["day"] == []
-    kpis = (
-        dict.fromkeys(["total_revenue", "total_orders", "total_customers", "total_profit"], 0)
-        | dict.fromkeys(["avg_order_value", "revenue_per_customer", "revenue_per_unit"], None)
-        | {"repeat_customers": 0, "products_sold": 0, "units_sold": 0}
-    )
+    assert payload["sales"]["day"] == []
+    assert payload["transactions_total"] == 0
+    assert kpis["total_orders"] == 0
+    assert kpis["avg_order_value"] is None
     page = render_dashboard(
         payload,
         kpis,
@@ -201,3 +215,25 @@ def test_a_warehouse_without_transactions_still_renders() -> None:
     )
     assert 'data-kpi="avg_order_value" data-format="money">—<' in page
     assert "Data as of 2026-01-31" in page
+    assert "data-scope-note" not in page
+
+
+def test_names_shared_by_two_ids_get_the_id_in_chart_labels() -> None:
+    assert distinct_labels(["Mug", "Cup", "Mug"], ["1", "2", "3"]) == [
+        "Mug (#1)",
+        "Cup",
+        "Mug (#3)",
+    ]
+
+
+def test_the_vega_bundle_is_built_once_and_kept(tmp_path) -> None:
+    from sales_analytics.core.dashboard import vega_bundle
+
+    built = vega_bundle(tmp_path)
+    (cached,) = tmp_path.iterdir()
+    assert cached.read_text("utf-8") == built
+    assert "vega" in built.lower()
+    cached.write_text("/* what the next build reads */", encoding="utf-8")
+    vega_bundle.cache_clear()
+    assert vega_bundle(tmp_path) == "/* what the next build reads */"
+    vega_bundle.cache_clear()

@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import duckdb
 import pytest
 
+from sales_analytics.core.dashboard import build_dashboard
 from sales_analytics_tests.bi.chromium import Page, find_chromium, headless_chromium
 from sales_analytics_tests.bi.conftest import BiRun
 from sales_analytics_tests.bi.expected import (
     PAGE_KPIS,
     PAGE_TITLES,
+    count,
     expected_kpis,
     expected_product_rows,
     expected_top_customers,
+    money,
 )
 
 REQUIRE_BROWSER = "SALES_ANALYTICS_REQUIRE_BROWSER"
@@ -170,7 +175,7 @@ def test_slicers_change_every_visual_of_every_page(
                 warehouse, excluded_categories=["electronics"], excluded_segments=["Bronze"]
             )
         )
-        assert "Bronze" not in [row[1] for row in table_rows(page, "top_customers")]
+        assert "Bronze" not in [row[2] for row in table_rows(page, "top_customers")]
         assert "Bronze" not in chart_texts(page, "customers_by_segment")
 
         date_from, date_to = first_day + timedelta(days=30), last_day - timedelta(days=30)
@@ -190,3 +195,115 @@ def test_slicers_change_every_visual_of_every_page(
 
     act(page, click("#slicer-reset"))
     assert all_kpis(page) == default
+
+
+@pytest.fixture(scope="module")
+def variant_warehouse(bi_run: BiRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's warehouse with the second-best customer renamed to the best one's name."""
+    folder = tmp_path_factory.mktemp("variant")
+    warehouse = folder / "warehouse.duckdb"
+    shutil.copyfile(bi_run.warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as connection:
+        (first, name), (second, _) = connection.execute(
+            "select customer_id, full_name from marts.dim_customers"
+            " order by lifetime_value desc, customer_id limit 2"
+        ).fetchall()
+        connection.execute(
+            "update marts.dim_customers set full_name = ? where customer_id = ?", [name, second]
+        )
+        connection.execute(
+            "update marts.fct_transactions set customer_name = ? where customer_id = ?",
+            [name, second],
+        )
+    return warehouse
+
+
+def dashboard_page(chromium: str, dashboard: Path, folder: Path) -> Iterator[Page]:
+    with headless_chromium(chromium, folder / "profile", folder / "chromium.log") as browser:
+        page = browser.new_page()
+        page.send("Page.navigate", {"url": dashboard.resolve().as_uri()})
+        page.wait_for(
+            "document.documentElement.dataset.ready === 'true'"
+            " || document.documentElement.dataset.error",
+            timeout=60,
+        )
+        yield page
+
+
+@pytest.fixture(scope="module")
+def namesake_page(
+    chromium: str, variant_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Page]:
+    folder = tmp_path_factory.mktemp("namesakes")
+    with duckdb.connect(str(variant_warehouse), read_only=True) as connection:
+        build_dashboard(connection, folder / "index.html")
+    yield from dashboard_page(chromium, folder / "index.html", folder)
+
+
+@pytest.fixture(scope="module")
+def summary_page(
+    chromium: str, variant_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Page]:
+    """The dashboard as it is built beyond EXACT_CUSTOMER_LIMIT transactions."""
+    folder = tmp_path_factory.mktemp("summary")
+    with duckdb.connect(str(variant_warehouse), read_only=True) as connection:
+        outcome = build_dashboard(connection, folder / "index.html", exact_customer_limit=0)
+    assert not outcome.exact_customers
+    yield from dashboard_page(chromium, folder / "index.html", folder)
+
+
+def test_two_customers_with_one_name_are_two_rows(
+    namesake_page: Page, variant_warehouse: Path
+) -> None:
+    rows = table_rows(namesake_page, "top_customers")
+    with duckdb.connect(str(variant_warehouse), read_only=True) as warehouse:
+        expected = expected_top_customers(warehouse)
+    assert rows == expected
+    assert rows[0][1] == rows[1][1], "the two best customers share a name"
+    assert rows[0][0] != rows[1][0], "and keep their own IDs and revenue"
+
+
+def whole_period_customer_kpis(
+    connection: duckdb.DuckDBPyConnection, excluded_segments: list[str]
+) -> dict[str, str]:
+    customers, repeat, revenue = connection.execute(
+        "select count(*), count(*) filter (where total_orders > 1), sum(lifetime_value)"
+        " from marts.dim_customers where total_orders > 0"
+        " and not list_contains(cast(? as varchar[]), customer_segment)",
+        [excluded_segments],
+    ).fetchone()
+    return {
+        "total_customers": count(customers),
+        "repeat_customers": count(repeat),
+        "revenue_per_customer": money(revenue / customers),
+    }
+
+
+def test_beyond_the_limit_customer_figures_follow_the_segment_slicer_and_say_so(
+    summary_page: Page, variant_warehouse: Path
+) -> None:
+    page = summary_page
+    assert page.evaluate("document.documentElement.dataset.error || ''") == ""
+    note = page.evaluate(
+        "document.querySelector('#page-customer-analysis [data-scope-note]').textContent"
+    )
+    assert "follow the segment slicer only" in note
+    with duckdb.connect(str(variant_warehouse), read_only=True) as warehouse:
+        sales_kpis = expected_kpis(warehouse)
+        customer_kpis = whole_period_customer_kpis(warehouse, [])
+        assert kpis_on(page, "customer-analysis") == customer_kpis
+        assert kpis_on(page, "product-performance") == {
+            key: sales_kpis[key] for key in PAGE_KPIS["product-performance"]
+        }
+        assert table_rows(page, "top_customers") == expected_top_customers(warehouse)
+
+        act(page, click("input[name='slicer-segment'][value='0']"))  # Bronze
+        assert kpis_on(page, "customer-analysis") == whole_period_customer_kpis(
+            warehouse, ["Bronze"]
+        )
+        assert table_rows(page, "top_customers") == expected_top_customers(
+            warehouse, excluded_segments=["Bronze"]
+        )
+        without_bronze = expected_kpis(warehouse, excluded_segments=["Bronze"])
+        assert kpis_on(page, "sales-overview")["total_revenue"] == without_bronze["total_revenue"]
+    act(page, click("#slicer-reset"))

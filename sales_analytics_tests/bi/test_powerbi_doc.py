@@ -103,3 +103,25 @@ def test_paths_and_files_named_are_the_defaults(doc: str, bi_run: BiRun) -> None
     assert f"(`{PARQUET_DIR}`)" in doc
     named_files = set(re.findall(r"`(\w+\.parquet)`", doc))
     assert named_files <= {Path(f"{table}.parquet").name for table in MART_TABLES}
+
+
+def page_recipes(doc: str) -> list[str]:
+    """Each bullet of "The three pages" (a recipe for one visual), joined onto one line."""
+    section = doc.split("## The three pages", 1)[1].split("\n## ", 1)[0]
+    return [" ".join(item.split()) for item in re.split(r"\n- ", section)[1:]]
+
+
+def test_every_recipe_keys_people_and_products_on_their_ids(doc: str) -> None:
+    recipes = page_recipes(doc)
+    with_people = [recipe for recipe in recipes if "dim_customers[full_name]" in recipe]
+    with_products = [recipe for recipe in recipes if "dim_products[product_name]" in recipe]
+    assert len(with_people) >= 2 and len(with_products) >= 2
+    for recipe in with_people:
+        assert "dim_customers[customer_id]" in recipe, recipe
+    for recipe in with_products:
+        assert "dim_products[product_id]" in recipe, recipe
+    # A name never groups a visual: not as its axis, its first column or its Top N filter.
+    for recipe in recipes:
+        assert not re.search(r"Y `dim_customers\[full_name\]`", recipe), recipe
+        assert not re.search(r"on `dim_(customers\[full_name|products\[product_name)\]`", recipe)
+        assert not re.search(r"table with `dim_customers\[full_name\]`", recipe), recipe

@@ -1,10 +1,11 @@
-"""sales_analytics.core.publish without Dagster: type normalization, the swap, and what happens when
-the serving copy is in use. Sources are small hand-made warehouses with awkward types."""
+"""sales_analytics.core.publish without Dagster: the marts' own types, the swap, what happens when
+the serving copy is in use, and nights that rewrite only what changed. Sources are small hand-made
+warehouses."""
 
 from __future__ import annotations
 
 import errno
-from datetime import datetime
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,46 +19,51 @@ from sales_analytics.core.publish import (
     UnsupportedColumnType,
     export_parquet,
     is_powerbi_type,
-    powerbi_type,
+    ledger_fingerprints,
+    ledger_path,
+    month_path,
     publish_serving_copy,
     verified_table,
 )
 from sales_analytics_tests.bi.conftest import DuckdbClient
 
+FIRST_DAY = date(2026, 1, 20)
 
-def make_warehouse(path: Path, fct_rows: int = 5) -> Path:
-    """Marts whose columns use the types Power BI misreads."""
+
+def make_warehouse(path: Path, fct_rows: int = 5, days: int = 1) -> Path:
+    """Marts with the types their contracts declare (narrow decimals included); fct_rows
+    transactions a day over `days` days from FIRST_DAY."""
     with duckdb.connect(str(path)) as connection:
-        connection.execute("set timezone = 'UTC'")
         connection.execute("create schema marts")
         connection.execute(
             "create table marts.dim_customers as select"
             " 'CUST-000001' as customer_id,"
-            " cast(7 as hugeint) as total_orders,"
-            " cast(12.5 as decimal(38, 2)) as lifetime_value,"
-            " cast('00000000-0000-0000-0000-000000000001' as uuid) as customer_uuid,"
-            " cast('2026-01-01 12:00:00+02' as timestamptz) as loaded_at,"
+            " cast(7 as bigint) as total_orders,"
+            " cast(12.5 as decimal(18, 2)) as lifetime_value,"
+            " cast('2026-01-01 10:00:00' as timestamp) as loaded_at,"
             " cast('2025-12-31' as date) as first_order_date"
         )
         connection.execute(
             "create table marts.dim_products as select"
-            " cast(1 as utinyint) as product_id,"
+            " cast(1 as integer) as product_id,"
             " cast(9.99 as decimal(10, 2)) as unit_price,"
-            " cast(3 as uinteger) as rating_count"
+            " cast(3 as integer) as rating_count"
         )
         connection.execute(
             "create table marts.fct_transactions as select"
-            " cast(range as ubigint) as transaction_number,"
-            " cast('2026-01-02 03:04:05.123456789' as timestamp_ns) as transaction_timestamp,"
-            " cast(range * 1.25 as decimal(18, 2)) as total_amount"
-            " from range(?)",
-            [fct_rows],
+            " 'TXN-' || day.range || '-' || n.range as transaction_id,"
+            " cast(? as date) + cast(day.range as integer) as transaction_date,"
+            " cast('2026-01-02 03:04:05' as timestamp) as transaction_timestamp,"
+            " cast(n.range * 1.25 as decimal(18, 2)) as total_amount,"
+            " cast(2.50 as decimal(10, 2)) as unit_price"
+            " from range(?) as day, range(?) as n",
+            [FIRST_DAY, days, fct_rows],
         )
     return path
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(path.name for path in folder.iterdir() if path.name.endswith((".tmp", ".wal")))
+    return sorted(path.name for path in folder.rglob("*") if path.name.endswith((".tmp", ".wal")))
 
 
 def serving_counts(path: Path) -> list[int]:
@@ -68,81 +74,79 @@ def serving_counts(path: Path) -> list[int]:
         ]
 
 
+def column_types(connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(
+        connection.execute(
+            "select table_name || '.' || column_name, data_type from information_schema.columns"
+            " where table_catalog = current_database() and table_schema = 'marts'"
+        ).fetchall()
+    )
+
+
+def differences(left: duckdb.DuckDBPyConnection, right_path: Path, table: str) -> int:
+    """Rows of `table` in one database and not the other, both ways."""
+    left.execute(f"attach '{right_path}' as other (read_only)")
+    try:
+        (count,) = left.execute(
+            f"select (select count(*) from (select * from marts.{table}"
+            f" except all select * from other.marts.{table}))"
+            f" + (select count(*) from (select * from other.marts.{table}"
+            f" except all select * from marts.{table}))"
+        ).fetchone()
+    finally:
+        left.execute("detach other")
+    return count
+
+
 @pytest.mark.parametrize(
-    ("duckdb_type", "expected"),
-    [
-        ("HUGEINT", "BIGINT"),
-        ("UBIGINT", "BIGINT"),
-        ("UINTEGER", "BIGINT"),
-        ("USMALLINT", "INTEGER"),
-        ("UTINYINT", "SMALLINT"),
-        ("UUID", "VARCHAR"),
-        ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP"),
-        ("TIMESTAMP_NS", "TIMESTAMP"),
-        ("DECIMAL(38,2)", "DECIMAL(18,2)"),
-        ("DECIMAL(10,2)", "DECIMAL(18,2)"),
-        ("ENUM('a', 'b')", "VARCHAR"),
-        ("BIGINT", "BIGINT"),
-        ("DATE", "DATE"),
-        ("VARCHAR", "VARCHAR"),
-    ],
+    "duckdb_type", ["BIGINT", "INTEGER", "DECIMAL(10,2)", "DECIMAL(18,2)", "DATE", "TIMESTAMP"]
 )
-def test_powerbi_type_replaces_what_power_bi_misreads(duckdb_type: str, expected: str) -> None:
-    assert powerbi_type(duckdb_type) == expected
-    assert is_powerbi_type(expected)
+def test_plain_types_are_what_power_bi_reads(duckdb_type: str) -> None:
+    assert is_powerbi_type(duckdb_type)
 
 
 @pytest.mark.parametrize(
-    "duckdb_type", ["HUGEINT", "UBIGINT", "UUID", "DECIMAL(38,2)", "INTEGER[]"]
+    "duckdb_type",
+    ["HUGEINT", "UBIGINT", "UUID", "DECIMAL(38,2)", "INTEGER[]", "TIMESTAMP WITH TIME ZONE"],
 )
 def test_is_powerbi_type_rejects_the_awkward_types(duckdb_type: str) -> None:
     assert not is_powerbi_type(duckdb_type)
 
 
-@pytest.mark.parametrize("duckdb_type", ["INTEGER[]", "STRUCT(a INTEGER)", "BLOB", "INTERVAL"])
-def test_types_without_a_power_bi_equivalent_are_refused(duckdb_type: str) -> None:
-    with pytest.raises(UnsupportedColumnType, match="no Power BI equivalent"):
-        powerbi_type(duckdb_type)
+def test_a_mart_type_power_bi_cannot_read_is_refused_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    warehouse = make_warehouse(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("alter table marts.dim_customers add column big hugeint")
+    serving = tmp_path / "serving"
+    with duckdb.connect(str(warehouse), read_only=True) as source:
+        with pytest.raises(UnsupportedColumnType, match="dim_customers: .*big HUGEINT.*contract"):
+            publish_serving_copy(source, serving / "bi.duckdb")
+        with pytest.raises(UnsupportedColumnType, match="big HUGEINT"):
+            export_parquet(source, tmp_path / "parquet")
+    assert not serving.exists() or list(serving.iterdir()) == []
+    assert not (tmp_path / "parquet").exists() or leftovers(tmp_path / "parquet") == []
 
 
-def test_serving_copy_has_power_bi_types_and_the_same_rows(tmp_path: Path) -> None:
+def test_serving_copy_carries_the_marts_types_and_rows(tmp_path: Path) -> None:
     warehouse = make_warehouse(tmp_path / "warehouse.duckdb")
     target = tmp_path / "serving" / "bi.duckdb"
     with duckdb.connect(str(warehouse), read_only=True) as source:
         outcome = publish_serving_copy(source, target)
+        expected_types = column_types(source)
 
     assert outcome.replaced
+    assert outcome.mode == "full"
     assert [table.row_count for table in outcome.tables] == [1, 1, 5]
     with duckdb.connect(str(target), read_only=True) as copy:
-        types = dict(
-            copy.execute(
-                "select table_name || '.' || column_name, data_type from information_schema.columns"
-                " where table_schema = 'marts'"
-            ).fetchall()
-        )
-        loaded_at, customer_uuid = copy.execute(
-            "select loaded_at, customer_uuid from marts.dim_customers"
-        ).fetchone()
+        assert column_types(copy) == expected_types
+        assert column_types(copy)["dim_products.unit_price"] == "DECIMAL(10,2)"
         (storage,) = copy.execute(
             "select tags['storage_version'] from duckdb_databases() where database_name = 'bi'"
         ).fetchone()
-    assert types == {
-        "dim_customers.customer_id": "VARCHAR",
-        "dim_customers.total_orders": "BIGINT",
-        "dim_customers.lifetime_value": "DECIMAL(18,2)",
-        "dim_customers.customer_uuid": "VARCHAR",
-        "dim_customers.loaded_at": "TIMESTAMP",
-        "dim_customers.first_order_date": "DATE",
-        "dim_products.product_id": "SMALLINT",
-        "dim_products.unit_price": "DECIMAL(18,2)",
-        "dim_products.rating_count": "BIGINT",
-        "fct_transactions.transaction_number": "BIGINT",
-        "fct_transactions.transaction_timestamp": "TIMESTAMP",
-        "fct_transactions.total_amount": "DECIMAL(18,2)",
-    }
-    # Instants become UTC wall-clock time, not the publishing machine's local time.
-    assert loaded_at == datetime(2026, 1, 1, 10, 0, 0)
-    assert customer_uuid == "00000000-0000-0000-0000-000000000001"
+        for table in MART_TABLES:
+            assert differences(copy, warehouse, table) == 0
     assert storage == "v1.4.0+"
     assert leftovers(target.parent) == []
 
@@ -156,6 +160,83 @@ def test_publishing_over_the_warehouse_itself_is_refused(tmp_path: Path) -> None
         publish_serving_copy(source, warehouse)
 
 
+def change_days(warehouse: Path, days: list[date], amount: str = "99.99") -> None:
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute(
+            "update marts.fct_transactions set total_amount = cast(? as decimal(18, 2))"
+            " where transaction_date in (select unnest(cast(? as date[])))",
+            [amount, days],
+        )
+        connection.execute("update marts.dim_customers set total_orders = total_orders + 1")
+
+
+def test_a_night_updates_the_copy_with_its_days_and_any_day_the_copy_missed(
+    tmp_path: Path,
+) -> None:
+    warehouse = make_warehouse(tmp_path / "warehouse.duckdb", fct_rows=3, days=20)
+    target = tmp_path / "serving" / "bi.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as source:
+        publish_serving_copy(source, target)
+    last_night = FIRST_DAY + timedelta(days=18)  # a night whose publish never landed
+    tonight = FIRST_DAY + timedelta(days=19)
+    change_days(warehouse, [last_night, tonight])
+
+    with duckdb.connect(str(warehouse), read_only=True) as source:
+        outcome = publish_serving_copy(source, target, window=(tonight, tonight + timedelta(1)))
+
+    assert outcome.replaced
+    assert outcome.mode == "incremental"
+    assert outcome.rewritten == (last_night.isoformat(), tonight.isoformat())
+    with duckdb.connect(str(target), read_only=True) as copy:
+        for table in MART_TABLES:
+            assert differences(copy, warehouse, table) == 0, table
+    assert leftovers(target.parent) == []
+
+
+def test_the_fingerprints_of_the_published_copy_are_kept_beside_it_until_it_changes(
+    tmp_path: Path,
+) -> None:
+    warehouse = make_warehouse(tmp_path / "warehouse.duckdb", fct_rows=3, days=5)
+    target = tmp_path / "serving" / "bi.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as source:
+        publish_serving_copy(source, target)
+    ledger = ledger_path(target)
+    recorded = ledger_fingerprints(target, "fct_transactions")
+    assert sorted(recorded) == [FIRST_DAY + timedelta(days=day) for day in range(5)]
+
+    # Someone writes to the copy: the ledger no longer describes it and is not trusted.
+    with duckdb.connect(str(target)) as copy:
+        copy.execute("delete from marts.fct_transactions where transaction_date = ?", [FIRST_DAY])
+    assert ledger.exists() and ledger_fingerprints(target, "fct_transactions") is None
+    tonight = FIRST_DAY + timedelta(days=4)
+    with duckdb.connect(str(warehouse), read_only=True) as source:
+        outcome = publish_serving_copy(source, target, window=(tonight, tonight + timedelta(1)))
+
+    assert outcome.rewritten == (FIRST_DAY.isoformat(), tonight.isoformat())
+    assert ledger_fingerprints(target, "fct_transactions") == recorded
+    with duckdb.connect(str(target), read_only=True) as copy:
+        assert differences(copy, warehouse, "fct_transactions") == 0
+
+
+def test_a_copy_with_other_columns_is_rebuilt_whole(tmp_path: Path) -> None:
+    warehouse = make_warehouse(tmp_path / "warehouse.duckdb", days=3)
+    target = tmp_path / "bi.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as source:
+        publish_serving_copy(source, target)
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("alter table marts.fct_transactions add column note varchar")
+
+    with duckdb.connect(str(warehouse), read_only=True) as source:
+        outcome = publish_serving_copy(
+            source, target, window=(FIRST_DAY, FIRST_DAY + timedelta(days=1))
+        )
+
+    assert outcome.mode == "full"
+    with duckdb.connect(str(target), read_only=True) as copy:
+        assert "fct_transactions.note" in column_types(copy)
+        assert differences(copy, warehouse, "fct_transactions") == 0
+
+
 def test_a_read_only_reader_keeps_the_old_copy_and_does_not_block_the_swap(
     tmp_path: Path,
 ) -> None:
@@ -167,11 +248,14 @@ def test_a_read_only_reader_keeps_the_old_copy_and_does_not_block_the_swap(
     with DuckdbClient("hold", str(target)) as reader:
         assert reader.read()["counts"] == [1, 1, 2]
         with duckdb.connect(str(new_warehouse), read_only=True) as source:
-            outcome = publish_serving_copy(source, target, attempts=1)
+            outcome = publish_serving_copy(
+                source, target, attempts=1, window=(FIRST_DAY, FIRST_DAY + timedelta(days=1))
+            )
         reader.send_line()
         assert reader.read()["counts"] == [1, 1, 2], "the reader keeps the copy it opened"
 
     assert outcome.replaced
+    assert outcome.mode == "incremental"
     assert serving_counts(target) == [1, 1, 9]
 
 
@@ -238,39 +322,130 @@ def test_a_copy_that_differs_from_the_warehouse_fails_verification(tmp_path: Pat
     warehouse = make_warehouse(tmp_path / "warehouse.duckdb")
     with duckdb.connect(str(warehouse), read_only=True) as source, duckdb.connect() as copy:
         copy.execute("create schema marts")
-        copy.execute("create table marts.dim_customers as select 1 as customer_id limit 0")
+        copy.execute(
+            "create table marts.dim_products as select cast(1 as integer) as product_id,"
+            " cast(9.99 as decimal(10, 2)) as unit_price, cast(3 as integer) as rating_count"
+        )
         with pytest.raises(PublishVerificationFailed, match="copied 0 rows"):
-            verified_table(source, copy, "dim_customers")
+            copy.execute("delete from marts.dim_products")
+            verified_table(source, copy, "dim_products")
+        copy.execute("alter table marts.dim_products alter unit_price type decimal(18, 2)")
+        with pytest.raises(PublishVerificationFailed, match="copied columns"):
+            verified_table(source, copy, "dim_products")
 
 
-def test_parquet_exports_have_power_bi_types_and_the_same_rows(tmp_path: Path) -> None:
-    warehouse = make_warehouse(tmp_path / "warehouse.duckdb", fct_rows=7)
+def month_files(folder: Path) -> dict[str, int]:
+    """Each monthly fact file (by its folder name) and its inode, to see which were replaced."""
+    return {
+        path.parent.name: path.stat().st_ino
+        for path in (folder / "fct_transactions").glob("*/fct_transactions.parquet")
+    }
+
+
+def test_parquet_carries_the_marts_types_a_file_per_dimension_and_a_folder_per_month(
+    tmp_path: Path,
+) -> None:
+    warehouse = make_warehouse(tmp_path / "warehouse.duckdb", fct_rows=2, days=20)
     folder = tmp_path / "parquet"
+    (folder / "fct_transactions.parquet").parent.mkdir(parents=True)
+    (folder / "fct_transactions.parquet").write_bytes(b"the single file of the old layout")
     with duckdb.connect(str(warehouse), read_only=True) as source:
         outcome = export_parquet(source, folder)
+        dataset = source.sql(f"select * from read_parquet('{folder}/fct_transactions/*/*.parquet')")
+        published_types = dict(zip(dataset.columns, map(str, dataset.types), strict=True))
+        warehouse_types = {
+            name: kind
+            for name, kind in source.execute(
+                "select column_name, data_type from information_schema.columns"
+                " where table_name = 'fct_transactions'"
+            ).fetchall()
+        }
+        (missing,) = source.execute(
+            f"select count(*) from (select * from marts.fct_transactions except all"
+            f" select * exclude (transaction_month)"
+            f" from read_parquet('{folder}/fct_transactions/*/*.parquet'))"
+        ).fetchone()
 
     assert outcome.replaced
     assert sorted(path.name for path in folder.iterdir()) == [
         "dim_customers.parquet",
         "dim_products.parquet",
-        "fct_transactions.parquet",
+        "fct_transactions",
     ]
+    assert sorted(month_files(folder)) == [
+        "transaction_month=2026-01-01",
+        "transaction_month=2026-02-01",
+    ]
+    # Read as a hive-partitioned dataset, the fact table has its own types plus the month key.
+    assert published_types == warehouse_types | {"transaction_month": "DATE"}
+    assert missing == 0
+    products = pq.read_table(folder / "dim_products.parquet")
+    assert str(products.schema.field("unit_price").type) == "decimal128(10, 2)"
+    assert str(products.schema.field("product_id").type) == "int32"
     customers = pq.read_table(folder / "dim_customers.parquet")
-    assert str(customers.schema.field("total_orders").type) == "int64"
-    assert str(customers.schema.field("lifetime_value").type) == "decimal128(18, 2)"
-    assert str(customers.schema.field("loaded_at").type) == "timestamp[us]"
-    assert str(customers.schema.field("first_order_date").type) == "date32[day]"
     assert customers.column("lifetime_value").to_pylist() == [Decimal("12.50")]
-    assert pq.read_metadata(folder / "fct_transactions.parquet").num_rows == 7
+    assert str(customers.schema.field("loaded_at").type) == "timestamp[us]"
+
+
+def test_a_night_rewrites_the_months_of_its_days_and_any_month_that_changed(
+    tmp_path: Path,
+) -> None:
+    warehouse = make_warehouse(tmp_path / "warehouse.duckdb", fct_rows=2, days=50)
+    folder = tmp_path / "parquet"
+    with duckdb.connect(str(warehouse), read_only=True) as source:
+        export_parquet(source, folder)
+    before = month_files(folder)
+    assert len(before) == 3  # January, February, March
+    tonight = FIRST_DAY + timedelta(days=49)  # in March
+    missed = FIRST_DAY  # January: a night whose export never landed
+    change_days(warehouse, [missed, tonight])
+
+    with duckdb.connect(str(warehouse), read_only=True) as source:
+        outcome = export_parquet(
+            folder=folder, source=source, window=(tonight, tonight + timedelta(1))
+        )
+        (missing,) = source.execute(
+            f"select count(*) from (select * from marts.fct_transactions except all"
+            f" select * exclude (transaction_month)"
+            f" from read_parquet('{folder}/fct_transactions/*/*.parquet'))"
+        ).fetchone()
+
+    after = month_files(folder)
+    assert outcome.rewritten == ("2026-01", "2026-03")
+    assert after["transaction_month=2026-02-01"] == before["transaction_month=2026-02-01"]
+    assert after["transaction_month=2026-01-01"] != before["transaction_month=2026-01-01"]
+    assert after["transaction_month=2026-03-01"] != before["transaction_month=2026-03-01"]
+    assert missing == 0
+    assert leftovers(folder) == []
+
+
+def test_a_month_the_warehouse_no_longer_has_is_removed(tmp_path: Path) -> None:
+    warehouse = make_warehouse(tmp_path / "warehouse.duckdb", fct_rows=2, days=20)
+    folder = tmp_path / "parquet"
+    with duckdb.connect(str(warehouse), read_only=True) as source:
+        export_parquet(source, folder)
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute(
+            "delete from marts.fct_transactions where transaction_date >= '2026-02-01'"
+        )
+
+    with duckdb.connect(str(warehouse), read_only=True) as source:
+        export_parquet(source, folder, window=(FIRST_DAY, FIRST_DAY + timedelta(days=1)))
+
+    assert sorted(month_files(folder)) == ["transaction_month=2026-01-01"]
+    assert sorted(path.name for path in (folder / "fct_transactions").iterdir()) == [
+        "transaction_month=2026-01-01"
+    ]
 
 
 def test_a_parquet_file_in_use_keeps_its_old_version(tmp_path: Path) -> None:
     folder = tmp_path / "parquet"
     with duckdb.connect(str(make_warehouse(tmp_path / "old.duckdb", fct_rows=2))) as old:
         export_parquet(old, folder)
+    january = month_path(folder, "fct_transactions", date(2026, 1, 1))
 
     def refuse_facts(source: Path, destination: Path) -> None:
-        if destination.name == "fct_transactions.parquet":
+        if destination == january:
             raise PermissionError(errno.EACCES, "in use", str(destination))
         source.replace(destination)
 
@@ -279,6 +454,6 @@ def test_a_parquet_file_in_use_keeps_its_old_version(tmp_path: Path) -> None:
             source, folder, attempts=1, replace=refuse_facts, sleep=lambda seconds: None
         )
 
-    assert [swap.path.name for swap in outcome.not_replaced] == ["fct_transactions.parquet"]
-    assert pq.read_metadata(folder / "fct_transactions.parquet").num_rows == 2
+    assert [swap.path for swap in outcome.not_replaced] == [january]
+    assert pq.read_metadata(january).num_rows == 2
     assert leftovers(folder) == []

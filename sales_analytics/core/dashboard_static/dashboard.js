@@ -1,6 +1,9 @@
-// The dashboard's behaviour: filters the embedded transactions with the slicers and redraws every
-// KPI, chart and table of the three pages. Money is summed in integer cents, so the KPIs are exact
-// and match the SQL over the marts. No network: the data and the chart library are in the page.
+// The dashboard's behaviour: filters the embedded sales (per day, product, category and segment)
+// with the slicers and redraws every KPI, chart and table of the three pages. Customer figures come
+// from each customer's sales per day and category when the page carries them (exact for every
+// slicer), else from whole-period summaries per segment (they follow the segment slicer only, and
+// the page says so). Money is summed in integer cents, so the KPIs are exact and match the SQL over
+// the marts. No network: the data and the chart library are in the page.
 
 const data = JSON.parse(document.getElementById("dashboard-data").textContent);
 const chartSpecs = JSON.parse(document.getElementById("chart-specs").textContent);
@@ -39,8 +42,13 @@ function formatCount(count) {
 
 const FORMATS = { money: formatMoney, count: formatCount };
 
+function compareText(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// Ties by name, then by ID: two customers (or products) with one name stay two rows.
 function byRevenueThenName(a, b) {
-  return b.revenue - a.revenue || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  return b.revenue - a.revenue || compareText(a.name, b.name) || compareText(a.id, b.id);
 }
 
 // Counts per key, in `order` (keys outside it last), leaving out keys that do not occur.
@@ -72,85 +80,150 @@ function resetSlicers() {
   for (const box of [...categoryBoxes, ...segmentBoxes]) box.checked = true;
 }
 
-function selectedTransactions(selection) {
-  const t = data.transactions;
-  const rows = [];
-  for (let i = 0; i < t.day.length; i += 1) {
-    if (
-      t.day[i] >= selection.fromDay &&
-      t.day[i] <= selection.toDay &&
-      selection.categories.has(t.category[i]) &&
-      selection.segments.has(t.segment[i])
-    ) {
-      rows.push(i);
-    }
-  }
-  return rows;
+function inSelection(selection, day, category, segment) {
+  return (
+    day >= selection.fromDay &&
+    day <= selection.toDay &&
+    selection.categories.has(category) &&
+    selection.segments.has(segment)
+  );
+}
+
+function addTo(map, key, fields) {
+  const totals = map.get(key) ?? Object.fromEntries(Object.keys(fields).map((name) => [name, 0]));
+  for (const [name, value] of Object.entries(fields)) totals[name] += value;
+  map.set(key, totals);
 }
 
 // --- measures ------------------------------------------------------------------------------
 
-function summarize(rows, selection) {
-  const t = data.transactions;
+// Customers with sales in the selection, from every customer's sales per day and category.
+function exactCustomers(selection) {
+  const s = data.customer_sales;
+  const byCustomer = new Map();
+  for (let i = 0; i < s.customer.length; i += 1) {
+    if (inSelection(selection, s.day[i], s.category[i], s.segment[i])) {
+      addTo(byCustomer, s.customer[i], { revenue: s.revenue_cents[i], orders: s.orders[i] });
+    }
+  }
+  const rows = [...byCustomer.entries()].map(([index, totals]) => ({
+    index,
+    id: data.customers.id[index],
+    name: data.customers.name[index],
+    segment: data.segments[data.customers.segment[index]],
+    status: data.customers.status[index],
+    revenue: totals.revenue,
+    orders: totals.orders,
+  }));
+  const revenue = rows.reduce((sum, row) => sum + row.revenue, 0);
+  return {
+    count: rows.length,
+    repeat: rows.filter((row) => row.orders > 1).length,
+    revenue,
+    top: rows.sort(byRevenueThenName).slice(0, 10),
+    bySegment: groupCount(
+      rows.map((row) => row.segment),
+      data.segments,
+    ),
+    byStatus: groupCount(
+      rows.map((row) => row.status),
+      data.customer_statuses,
+    ),
+    revenueBuckets: rows.map((row) => ({ revenue: row.revenue / 100, customers: 1 })),
+  };
+}
+
+// Customers with sales over the whole period in the selected segments, from the summaries.
+function summarizedCustomers(selection) {
+  const s = data.customer_summary;
+  const bySegment = new Map(data.segments.map((segment) => [segment, 0]));
+  const byStatus = new Map(data.customer_statuses.map((status) => [status, 0]));
+  let count = 0;
+  let repeat = 0;
+  let revenue = 0;
+  for (let i = 0; i < s.segment.length; i += 1) {
+    if (!selection.segments.has(s.segment[i])) continue;
+    count += s.customers[i];
+    repeat += s.repeat_customers[i];
+    revenue += s.revenue_cents[i];
+    const segment = data.segments[s.segment[i]];
+    bySegment.set(segment, bySegment.get(segment) + s.customers[i]);
+    byStatus.set(s.status[i], (byStatus.get(s.status[i]) ?? 0) + s.customers[i]);
+  }
+  const c = data.customers;
+  const top = c.id
+    .map((id, index) => ({
+      index,
+      id,
+      name: c.name[index],
+      segment: data.segments[c.segment[index]],
+      segmentIndex: c.segment[index],
+      status: c.status[index],
+      revenue: c.revenue_cents[index],
+      orders: c.orders[index],
+    }))
+    .filter((row) => selection.segments.has(row.segmentIndex))
+    .sort(byRevenueThenName)
+    .slice(0, 10);
+  const b = data.revenue_buckets;
+  const revenueBuckets = [];
+  for (let i = 0; i < b.segment.length; i += 1) {
+    if (selection.segments.has(b.segment[i])) {
+      revenueBuckets.push({ revenue: b.revenue_cents[i] / 100, customers: b.customers[i] });
+    }
+  }
+  const nonZero = (map) => new Map([...map].filter(([, value]) => value > 0));
+  return {
+    count,
+    repeat,
+    revenue,
+    top,
+    bySegment: nonZero(bySegment),
+    byStatus: nonZero(byStatus),
+    revenueBuckets,
+  };
+}
+
+function summarize(selection) {
+  const s = data.sales;
   const products = data.products;
-  const customers = data.customers;
   let revenue = 0;
   let profit = 0;
   let units = 0;
+  let orders = 0;
   const byDay = new Map();
   const byCategory = new Map();
-  const byCustomer = new Map();
   const byProduct = new Map();
-  for (const i of rows) {
-    revenue += t.revenue_cents[i];
-    profit += t.profit_cents[i];
-    units += t.quantity[i];
-    const day = byDay.get(t.day[i]) ?? { revenue: 0, orders: 0 };
-    day.revenue += t.revenue_cents[i];
-    day.orders += 1;
-    byDay.set(t.day[i], day);
-    const category = byCategory.get(t.category[i]) ?? { revenue: 0, orders: 0 };
-    category.revenue += t.revenue_cents[i];
-    category.orders += 1;
-    byCategory.set(t.category[i], category);
-    const customer = byCustomer.get(t.customer[i]) ?? { revenue: 0, orders: 0 };
-    customer.revenue += t.revenue_cents[i];
-    customer.orders += 1;
-    byCustomer.set(t.customer[i], customer);
-    const product = byProduct.get(t.product[i]) ?? { revenue: 0, units: 0 };
-    product.revenue += t.revenue_cents[i];
-    product.units += t.quantity[i];
-    byProduct.set(t.product[i], product);
+  for (let i = 0; i < s.day.length; i += 1) {
+    if (!inSelection(selection, s.day[i], s.category[i], s.segment[i])) continue;
+    revenue += s.revenue_cents[i];
+    profit += s.profit_cents[i];
+    units += s.units[i];
+    orders += s.orders[i];
+    addTo(byDay, s.day[i], { revenue: s.revenue_cents[i], orders: s.orders[i] });
+    addTo(byCategory, s.category[i], { revenue: s.revenue_cents[i], orders: s.orders[i] });
+    addTo(byProduct, s.product[i], { revenue: s.revenue_cents[i], units: s.units[i] });
   }
-  const orders = rows.length;
-  const customerCount = byCustomer.size;
+  const customers = data.exact_customers ? exactCustomers(selection) : summarizedCustomers(selection);
   const kpis = {
     total_revenue: revenue,
     total_orders: orders,
     avg_order_value: divideRounded(revenue, orders),
-    total_customers: customerCount,
+    total_customers: customers.count,
     total_profit: profit,
-    revenue_per_customer: divideRounded(revenue, customerCount),
-    repeat_customers: [...byCustomer.values()].filter((customer) => customer.orders > 1).length,
+    revenue_per_customer: divideRounded(customers.revenue, customers.count),
+    repeat_customers: customers.repeat,
     products_sold: byProduct.size,
     units_sold: units,
     revenue_per_unit: divideRounded(revenue, units),
   };
 
-  const customerRows = [...byCustomer.entries()]
-    .map(([index, totals]) => ({
-      index,
-      name: customers.name[index],
-      segment: data.segments[customers.segment[index]],
-      status: customers.status[index],
-      revenue: totals.revenue,
-      orders: totals.orders,
-    }))
-    .sort(byRevenueThenName);
   const productRows = [...byProduct.entries()]
     .map(([index, totals]) => ({
       index,
+      id: products.id[index],
       name: products.name[index],
+      label: products.label[index],
       category: data.categories[products.category[index]],
       performanceTier: products.performance_tier[index],
       priceTier: products.price_tier[index],
@@ -168,14 +241,6 @@ function summarize(rows, selection) {
       days.push({ day: isoDay(day), revenue: totals.revenue / 100, orders: totals.orders });
     }
   }
-  const segmentCounts = groupCount(
-    customerRows.map((row) => row.segment),
-    data.segments,
-  );
-  const statusCounts = groupCount(
-    customerRows.map((row) => row.status),
-    data.customer_statuses,
-  );
   const tierCounts = groupCount(
     productRows.map((row) => row.performanceTier),
     data.performance_tiers,
@@ -188,33 +253,34 @@ function summarize(rows, selection) {
       orders: totals.orders,
     })),
     top_products: productRows.slice(0, 10).map((row) => ({
-      product: row.name,
+      product: row.label,
       category: row.category,
       revenue: row.revenue / 100,
     })),
-    customers_by_segment: [...segmentCounts.entries()].map(([segment, count]) => ({
+    customers_by_segment: [...customers.bySegment.entries()].map(([segment, count]) => ({
       segment,
       customers: count,
-      share: customerCount ? count / customerCount : 0,
-      label: `${formatCount(count)} (${customerCount ? ((100 * count) / customerCount).toFixed(1) : "0.0"}%)`,
+      share: customers.count ? count / customers.count : 0,
+      label: `${formatCount(count)} (${customers.count ? ((100 * count) / customers.count).toFixed(1) : "0.0"}%)`,
     })),
-    customers_by_status: [...statusCounts.entries()].map(([status, count]) => ({
+    customers_by_status: [...customers.byStatus.entries()].map(([status, count]) => ({
       status,
       customers: count,
     })),
-    revenue_by_customer: customerRows.map((row) => ({
-      customer: row.name,
-      revenue: row.revenue / 100,
-    })),
+    revenue_by_customer: customers.revenueBuckets,
     products_by_tier: [...tierCounts.entries()].map(([tier, count]) => ({
       tier,
       products: count,
     })),
   };
   const tables = {
-    top_customers: customerRows
-      .slice(0, 10)
-      .map((row) => [row.name, row.segment, formatMoney(row.revenue), formatCount(row.orders)]),
+    top_customers: customers.top.map((row) => [
+      row.id,
+      row.name,
+      row.segment,
+      formatMoney(row.revenue),
+      formatCount(row.orders),
+    ]),
     products: productRows.map((row) => [
       row.name,
       row.category,
@@ -224,7 +290,7 @@ function summarize(rows, selection) {
       row.priceTier,
     ]),
   };
-  return { kpis, charts, tables };
+  return { kpis, charts, tables, orders };
 }
 
 // --- rendering -----------------------------------------------------------------------------
@@ -284,9 +350,9 @@ async function renderCharts(charts) {
   );
 }
 
-function describeSelection(rows, selection) {
-  const total = data.transactions.day.length;
-  const parts = [`${formatCount(rows.length)} of ${formatCount(total)} transactions`];
+function describeSelection(orders, selection) {
+  const total = data.transactions_total;
+  const parts = [`${formatCount(orders)} of ${formatCount(total)} transactions`];
   if (selection.fromDay > selection.toDay) parts.push("the date range is empty (From is after To)");
   document.getElementById("selection-summary").textContent = parts.join("; ");
 }
@@ -301,11 +367,10 @@ let queued = Promise.resolve();
 
 async function render() {
   const selection = currentSelection();
-  const rows = selectedTransactions(selection);
-  const summary = summarize(rows, selection);
+  const summary = summarize(selection);
   renderKpis(summary.kpis);
   renderTables(summary.tables);
-  describeSelection(rows, selection);
+  describeSelection(summary.orders, selection);
   await renderCharts(summary.charts);
   renders += 1;
   root.dataset.renders = String(renders);

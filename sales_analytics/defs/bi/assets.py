@@ -1,8 +1,13 @@
 """BI publishing downstream of the marts: the serving copy and Parquet files for Power BI, and the
-HTML dashboard. They read the warehouse read-only and write only their own files."""
+HTML dashboard. They read the warehouse read-only and write only their own files.
 
+Built at load time by build_bi_assets, with the run's partitions: a run's partition window is the
+days it rebuilt, and the serving copy and Parquet files rewrite those days only.
+"""
+
+import inspect
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -19,7 +24,16 @@ from sales_analytics.defs.resources.bi import BiOutputs
 from sales_analytics.defs.resources.calendar import RunCalendar
 from sales_analytics.defs.resources.warehouse import Warehouse
 
-BI_OWNERS = ["team:analytics-engineering"]
+OWNERS = ["team:analytics-engineering"]
+
+
+def run_days(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
+    """The days the run rebuilt (its partition window, end excluded), None for a run without
+    partitions (then everything is published)."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return None
+    window = context.partition_time_window
+    return window.start.date(), window.end.date()
 
 
 def next_nightly_run(now: datetime, timezone: str) -> datetime:
@@ -41,6 +55,8 @@ def table_metadata(outcome: PublishOutcome) -> dict[str, dg.MetadataValue]:
             dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in table.columns])
         )
     metadata["publish_seconds"] = dg.MetadataValue.float(round(outcome.seconds, 3))
+    metadata["mode"] = dg.MetadataValue.text(outcome.mode)
+    metadata["rewritten"] = dg.MetadataValue.json(list(outcome.rewritten))
     return metadata
 
 
@@ -74,40 +90,63 @@ def not_replaced_report(
 
 
 def build_bi_assets(
-    partitions_def: dg.PartitionsDefinition, mart_keys: Sequence[dg.AssetKey]
+    partitions_def: dg.PartitionsDefinition | None, mart_keys: Sequence[dg.AssetKey]
 ) -> list[dg.AssetsDefinition]:
-    """The BI assets downstream of `mart_keys`, partitioned like the rest of the graph."""
-    BI_ASSET = {
-        "key_prefix": "bi",
-        "group_name": "bi",
-        "deps": list(mart_keys),
-        "owners": BI_OWNERS,
-        "partitions_def": partitions_def,
-        "backfill_policy": dg.BackfillPolicy.single_run(),
-    }
+    """The serving copy, the Parquet files and the dashboard, downstream of `mart_keys`, with the
+    run's partitions so that a range of days is one run that publishes those days once."""
+    tables = [key.path[-1] for key in mart_keys]
+    step = {}
+    if partitions_def is not None:
+        # A range of days is one run that publishes them once, like the dbt build before it
+        # (multi-assets: their backfill policy is stable API).
+        step = {"partitions_def": partitions_def, "backfill_policy": dg.BackfillPolicy.single_run()}
 
-    @dg.asset(**BI_ASSET, kinds={"duckdb"}, output_required=False)
+    def bi_asset(name: str, kinds: set[str], *, skippable: bool = False):
+        """One BI asset named bi/<name>; its description is the function's docstring."""
+
+        def decorate(function):
+            spec = dg.AssetSpec(
+                key=["bi", name],
+                deps=list(mart_keys),
+                description=inspect.cleandoc(function.__doc__ or ""),
+                group_name="bi",
+                owners=OWNERS,
+                kinds=kinds,
+                skippable=skippable,
+            )
+            return dg.multi_asset(name=f"bi__{name}", specs=[spec], **step)(function)
+
+        return decorate
+
+    @bi_asset("serving_copy", {"duckdb"}, skippable=True)
     def serving_copy(
         context: dg.AssetExecutionContext,
         warehouse: Warehouse,
         bi: BiOutputs,
         calendar: RunCalendar,
     ) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
-        """The three marts in their own DuckDB file for Power BI (ODBC) and other readers, in a storage
-        version DuckDB 1.4 opens. Built aside and swapped in atomically; readers that hold the old copy
-        keep it. A read-write connection holding the copy defers the swap to the next run: the step
-        still succeeds, and records an observation instead of a materialization."""
+        """The marts in their own DuckDB file for Power BI (ODBC) and other readers, in a storage
+        version DuckDB 1.4 opens, with the marts' column types. A run updates the previous copy
+        with the days it rebuilt (and the dimensions whole) aside, then swaps it in atomically;
+        readers that hold the old copy keep it. A read-write connection holding the copy defers
+        the swap to the next run: the step still succeeds, and records an observation instead of
+        a materialization."""
         with warehouse.connect() as source:
             outcome = publish_serving_copy(
                 source,
                 bi.serving_file,
+                tables=tables,
+                window=run_days(context),
                 attempts=bi.swap_attempts,
                 retry_wait_seconds=bi.swap_retry_seconds,
             )
         if not outcome.replaced:
             yield not_replaced_report(context, outcome, calendar)
             return
-        context.log.info(f"published {bi.serving_file} in {outcome.seconds:.2f}s")
+        context.log.info(
+            f"published {bi.serving_file} in {outcome.seconds:.2f}s ({outcome.mode},"
+            f" {len(outcome.rewritten)} days of facts rewritten)"
+        )
         yield dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(bi.serving_file)),
@@ -116,19 +155,23 @@ def build_bi_assets(
             }
         )
 
-    @dg.asset(**BI_ASSET, kinds={"parquet"}, output_required=False)
+    @bi_asset("parquet_exports", {"parquet"}, skippable=True)
     def parquet_exports(
         context: dg.AssetExecutionContext,
         warehouse: Warehouse,
         bi: BiOutputs,
         calendar: RunCalendar,
     ) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
-        """One Parquet file per mart (dim_customers, dim_products, fct_transactions) for Power BI's
-        Parquet connector; each written aside and swapped in atomically."""
+        """The marts as Parquet for Power BI's Parquet and Folder connectors, with the marts' column
+        types: one file per dimension, and the fact table in monthly hive-style folders
+        (fct_transactions/transaction_month=YYYY-MM-01/) of which a run rewrites the months its
+        days fall in. Each file written aside and swapped in atomically."""
         with warehouse.connect() as source:
             outcome = export_parquet(
                 source,
                 bi.parquet_folder,
+                tables=tables,
+                window=run_days(context),
                 attempts=bi.swap_attempts,
                 retry_wait_seconds=bi.swap_retry_seconds,
             )
@@ -143,7 +186,7 @@ def build_bi_assets(
             }
         )
 
-    @dg.asset(**BI_ASSET, kinds={"html"})
+    @bi_asset("dashboard", {"html"})
     def dashboard(warehouse: Warehouse, bi: BiOutputs) -> dg.MaterializeResult:
         """The three-page dashboard (Sales Overview, Customer Analysis, Product Performance) as one
         self-contained HTML file that opens from disk with no network, with working slicers."""

@@ -24,9 +24,8 @@ from sales_analytics.defs.resources.warehouse import Warehouse
 WINDOW_START_ENV = "SALES_ANALYTICS_RUN_WINDOW_START"
 WINDOW_END_ENV = "SALES_ANALYTICS_RUN_WINDOW_END"
 AS_OF_ENV = "SALES_ANALYTICS_RUN_AS_OF"
-# Incremental models hold one row per transaction, replaced day by day: their rows are counted
-# per partition.
-DAY_COLUMN = "transaction_date"
+# The models' meta key this project reads (dbt config `meta: sales_analytics: ...`).
+META_KEY = "sales_analytics"
 
 
 def dbt_run_environment(window: DayWindow, as_of: date) -> dict[str, str]:
@@ -62,12 +61,15 @@ def output_unique_id(event: Any) -> str | None:
 
 
 def daily_model_ids(manifest: Mapping[str, Any]) -> dict[str, str]:
-    """The incremental models (replaced day by day) and the column that holds their day."""
-    return {
-        unique_id: DAY_COLUMN
-        for unique_id, node in manifest["nodes"].items()
-        if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
-    }
+    """The models that hold rows by day, replaced day by day (their config's
+    `meta.sales_analytics.day_column` names the column that holds a row's day)."""
+    daily = {}
+    for unique_id, node in manifest["nodes"].items():
+        meta = (node.get("config") or {}).get("meta") or {}
+        day_column = (meta.get(META_KEY) or {}).get("day_column")
+        if node["resource_type"] == "model" and day_column:
+            daily[unique_id] = day_column
+    return daily
 
 
 @cache

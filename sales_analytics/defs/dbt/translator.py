@@ -32,9 +32,9 @@ class SalesDbtTranslator(DagsterDbtTranslator):
     ) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
-        group = layer_group(props.get("fqn", []))
-        if props["resource_type"] != "model" or group is None:
+        if props["resource_type"] != "model":
             return spec
+        group = layer_group(props.get("fqn", [])) or spec.group_name
         spec = spec.replace_attributes(
             group_name=group,
             owners=spec.owners or DEFAULT_OWNERS,

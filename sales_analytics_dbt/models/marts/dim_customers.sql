@@ -1,3 +1,7 @@
+{%- set days_since_last_order = dbt.datediff(
+    'customer_orders.last_order_date', 'as_of.as_of_date', 'day'
+) -%}
+
 with
 
 customers as (
@@ -41,9 +45,8 @@ final as (
         customers.customer_segment,
         coalesce(customer_orders.total_orders, 0) as total_orders,
         cast(coalesce(customer_orders.lifetime_value, 0) as decimal(18, 2)) as lifetime_value,
-        cast(
-            customer_orders.lifetime_value / customer_orders.total_orders as decimal(18, 2)
-        ) as avg_order_value,
+        {{ money_ratio('customer_orders.lifetime_value', 'customer_orders.total_orders') }}
+            as avg_order_value,
         customer_orders.first_order_date,
         customer_orders.last_order_date,
         case
@@ -54,8 +57,8 @@ final as (
         end as purchase_frequency,
         case
             when customer_orders.last_order_date is null then 'Never Purchased'
-            when as_of.as_of_date - customer_orders.last_order_date <= 30 then 'Active'
-            when as_of.as_of_date - customer_orders.last_order_date <= 90 then 'At Risk'
+            when {{ days_since_last_order }} <= 30 then 'Active'
+            when {{ days_since_last_order }} <= 90 then 'At Risk'
             else 'Churned'
         end as customer_status,
         as_of.as_of_date as status_as_of_date

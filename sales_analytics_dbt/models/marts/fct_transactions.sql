@@ -1,9 +1,19 @@
+{#-
+    Incremental by day (meta day_column: the column that holds a row's day, which Dagster counts
+    rows per partition by). The strategy is chosen per engine: DuckDB deletes and inserts the run's
+    dates; dbt-spark has no delete+insert on plain Parquet tables, and replaces the run's
+    transaction_date partitions (insert_overwrite, partition_by transaction_date) instead.
+-#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=(
+            'insert_overwrite' if target.type == 'spark' else 'delete+insert'
+        ),
         unique_key='transaction_date',
-        on_schema_change='fail'
+        partition_by=(['transaction_date'] if target.type == 'spark' else none),
+        on_schema_change='fail',
+        meta={'sales_analytics': {'day_column': 'transaction_date'}}
     )
 }}
 
@@ -30,11 +40,17 @@ final as (
         transactions.transaction_id,
         transactions.transaction_timestamp,
         transactions.transaction_date,
-        cast(date_trunc('week', transactions.transaction_date) as date) as transaction_week,
-        cast(date_trunc('month', transactions.transaction_date) as date) as transaction_month,
-        cast(year(transactions.transaction_date) as integer) as transaction_year,
-        cast(month(transactions.transaction_date) as integer) as transaction_month_number,
-        dayname(transactions.transaction_date) as day_of_week,
+        cast(
+            {{ dbt.date_trunc('week', 'transactions.transaction_date') }} as date
+        ) as transaction_week,
+        cast(
+            {{ dbt.date_trunc('month', 'transactions.transaction_date') }} as date
+        ) as transaction_month,
+        cast(extract(year from transactions.transaction_date) as integer) as transaction_year,
+        cast(
+            extract(month from transactions.transaction_date) as integer
+        ) as transaction_month_number,
+        {{ day_of_week_name('transactions.transaction_date') }} as day_of_week,
         transactions.customer_id,
         customers.full_name as customer_name,
         customers.customer_segment,
@@ -50,7 +66,7 @@ final as (
             transactions.total_amount - transactions.quantity * transactions.unit_price * 0.7
             as decimal(18, 2)
         ) as estimated_profit,
-        cast(transactions.total_amount / transactions.quantity as decimal(18, 2)) as revenue_per_unit
+        {{ money_ratio('transactions.total_amount', 'transactions.quantity') }} as revenue_per_unit
     from transactions
     left join customers
         on transactions.customer_id = customers.customer_id

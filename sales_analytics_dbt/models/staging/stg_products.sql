@@ -11,7 +11,7 @@ renamed as (
         category as product_category,
         description as product_description,
         cast(price as decimal(10, 2)) as unit_price,
-        cast(rating_rate as double) as rating_score,
+        cast(rating_rate as {{ type_double() }}) as rating_score,
         cast(rating_count as integer) as rating_count,
         image as product_image,
         cast(extracted_at as timestamp) as loaded_at
