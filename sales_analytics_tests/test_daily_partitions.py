@@ -192,15 +192,20 @@ def test_the_as_of_tag_overrides_the_window_end(definitions, warehouse_path) -> 
         warehouse_path, "select distinct status_as_of_date from marts.dim_customers"
     )
     assert status_dates["status_as_of_date"].to_list() == [override]
-    latest = query(warehouse_path, "select max(registration_date) as day from raw.customers")
-    assert latest["day"].item() <= override
-    # The raw checks measured registrations against the same date, and passed.
-    registrations = [
+    # The raw checks measured registrations against the same date: customers registered after
+    # it are the rule's offending rows.
+    after = query(
+        warehouse_path,
+        "select count(*) as n from raw.customers where registration_date > ?",
+        [override],
+    )["n"].item()
+    (registrations,) = [
         e
         for e in result.get_asset_check_evaluations()
-        if e.check_name == "registration_dates_within_two_years"
+        if e.check_name == "registration_dates_in_registration_span"
     ]
-    assert [e.passed for e in registrations] == [True]
+    assert registrations.metadata["offending_rows"].value == after
+    assert registrations.passed == (after == 0)
 
 
 def test_incremental_fct_transactions_equals_a_full_refresh(definitions, warehouse_path) -> None:

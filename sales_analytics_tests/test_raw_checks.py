@@ -145,14 +145,13 @@ def test_row_count_check_reports_requested_and_actual(raw_run: dg.ExecuteInProce
 
 
 def test_the_checks_expect_the_days_and_as_of_date_of_their_run(
-    raw_run: dg.ExecuteInProcessResult, instance: dg.DagsterInstance
+    raw_run: dg.ExecuteInProcessResult, instance: dg.DagsterInstance, module_warehouse_path: Path
 ) -> None:
     # The same warehouse, checked by runs of other days and another as-of date.
     last_day = DayWindow(HISTORY.last_day, HISTORY.end)
     one_day = run_raw_checks_only(instance, window=last_day)
-    earlier = run_raw_checks_only(
-        instance, tags={AS_OF_TAG: (AS_OF - timedelta(days=800)).isoformat()}
-    )
+    earlier_as_of = AS_OF - timedelta(days=800)
+    earlier = run_raw_checks_only(instance, tags={AS_OF_TAG: earlier_as_of.isoformat()})
 
     # Its window: a run of the last day counts that day's rows against that day's volume.
     day_count = metadata_values(evaluations(one_day)["transactions_match_requested_count"])
@@ -160,9 +159,14 @@ def test_the_checks_expect_the_days_and_as_of_date_of_their_run(
     assert day_count["row_count"] == day_count["expected_at_most"] == expected_day
     assert all(e.passed for e in evaluations(one_day).values())
     # Its as-of tag: customers registered after an as-of date 800 days back are out of range.
-    registrations = evaluations(earlier)["registration_dates_within_two_years"]
+    with duckdb.connect(str(module_warehouse_path), read_only=True) as connection:
+        (registered_after,) = connection.execute(
+            "select count(*) from raw.customers where registration_date > ?", [earlier_as_of]
+        ).fetchone()
+    registrations = evaluations(earlier)["registration_dates_in_registration_span"]
+    assert registered_after > 0
     assert not registrations.passed
-    assert metadata_values(registrations)["offending_rows"] > 0
+    assert metadata_values(registrations)["offending_rows"] == registered_after
 
 
 def test_the_checks_expect_the_volumes_of_their_runs_config(warehouse_path: Path) -> None:
