@@ -2,15 +2,17 @@
 catalog or a clear failure of raw/products that leaves the warehouse as it was."""
 
 import json
+import os
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
 
-from sales_analytics.core.catalog import offline_catalog
-from sales_analytics.defs.partitions import DayWindow
 from sales_analytics.cli.run import rebuild_warehouse
+from sales_analytics.core.catalog import offline_catalog
+from sales_analytics.core.days import DayWindow
 from sales_analytics.core.settings import Settings
 from sales_analytics_tests.conftest import json_response, raw_response
 
@@ -101,13 +103,18 @@ def run_job(patch, url: str | None):
     else:
         patch.setenv("SALES_ANALYTICS_OFFLINE", "0")
         patch.setenv("SALES_ANALYTICS_PRODUCTS_URL", url)
-    return rebuild_warehouse(
+    # The BI outputs go beside the test's warehouse, never into the project's data/.
+    outputs = Path(os.environ["SALES_ANALYTICS_DUCKDB_PATH"]).parent / "bi"
+    patch.setenv("SALES_ANALYTICS_BI_PATH", str(outputs / "serving.duckdb"))
+    patch.setenv("SALES_ANALYTICS_PARQUET_DIR", str(outputs / "parquet"))
+    patch.setenv("SALES_ANALYTICS_DASHBOARD_PATH", str(outputs / "index.html"))
+    result, _definitions = rebuild_warehouse(
         Settings.from_env(),
         window=DayWindow(AS_OF - timedelta(days=20), AS_OF),
-        as_of=AS_OF,
         customers=30,
         transactions=200,
     )
+    return result
 
 
 @pytest.fixture(scope="module")
