@@ -45,6 +45,12 @@ def written_columns(bi_run: BiRun) -> dict[str, dict[str, str]]:
     return columns
 
 
+def parquet_files(folder: Path, table: str) -> list[Path]:
+    """The Parquet files of a mart: one file, or one per month in a hive-style folder."""
+    whole = folder / f"{table}.parquet"
+    return [whole] if whole.exists() else sorted((folder / table).glob(f"*=*/{table}.parquet"))
+
+
 def documented_columns(doc: str) -> dict[str, dict[str, str]]:
     sections = TABLE_SECTION.split(doc)[1:]
     return {
@@ -81,8 +87,9 @@ def test_the_parquet_columns_match_too(
     import pyarrow.parquet as pq
 
     for table in MART_TABLES:
-        schema = pq.read_schema(bi_run.parquet_dir / f"{table}.parquet")
-        assert schema.names == list(written_columns[table]), table
+        for path in parquet_files(bi_run.parquet_dir, table):
+            schema = pq.read_schema(path)
+            assert schema.names == list(written_columns[table]), path
 
 
 def test_every_kpi_card_has_a_measure(doc: str) -> None:
@@ -98,8 +105,13 @@ def test_every_kpi_card_has_a_measure(doc: str) -> None:
 def test_paths_and_files_named_are_the_defaults(doc: str, bi_run: BiRun) -> None:
     assert f"`{DEFAULT_BI_PATH}` (`{BI_PATH}`)" in doc
     for table in MART_TABLES:
-        assert f"`{DEFAULT_PARQUET_DIR}/{table}.parquet`" in doc
-        assert (bi_run.parquet_dir / f"{table}.parquet").exists()
+        files = parquet_files(bi_run.parquet_dir, table)
+        assert files, table
+        for path in files:
+            named = path.relative_to(bi_run.parquet_dir).as_posix()
+            # A month's folder is documented with its pattern, transaction_month=YYYY-MM-01.
+            pattern = re.sub(r"=\d{4}-\d{2}-\d{2}", "=YYYY-MM-01", named)
+            assert f"`{DEFAULT_PARQUET_DIR}/{pattern}`" in doc, named
     assert f"(`{PARQUET_DIR}`)" in doc
     named_files = set(re.findall(r"`(\w+\.parquet)`", doc))
     assert named_files <= {Path(f"{table}.parquet").name for table in MART_TABLES}
