@@ -20,6 +20,7 @@ from sales_analytics.core.publish import (
     publish_serving_copy,
 )
 from sales_analytics.defs.automation.schedules import NIGHTLY_CRON
+from sales_analytics.defs.partitions import run_window
 from sales_analytics.defs.resources.bi import BiOutputs
 from sales_analytics.defs.resources.calendar import RunCalendar
 from sales_analytics.defs.resources.warehouse import Warehouse
@@ -32,8 +33,8 @@ def run_days(context: dg.AssetExecutionContext) -> tuple[date, date] | None:
     partitions (then everything is published)."""
     if not (context.has_partition_key or context.has_partition_key_range):
         return None
-    window = context.partition_time_window
-    return window.start.date(), window.end.date()
+    window = run_window(context)
+    return window.start, window.end
 
 
 def next_nightly_run(now: datetime, timezone: str) -> datetime:

@@ -12,7 +12,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from sales_analytics.core.days import DayWindow
-from sales_analytics.defs.dbt.metadata import rows_per_day, with_relation_metadata
+from sales_analytics.defs.dbt.metadata import relation_metadata, rows_per_day
 from sales_analytics.defs.dbt.project import RUN_TARGET_PATH, prepare_manifest
 from sales_analytics.defs.dbt.translator import SalesDbtTranslator
 from sales_analytics.defs.partitions import daily_partitions, run_as_of, run_window
@@ -101,17 +101,22 @@ def build_dbt_assets(first_day: date, timezone: str, freshness_hours: float) -> 
         manifest = invocation.manifest
         daily = daily_model_ids(manifest)
         with warehouse.connect() as connection:
-            for event in with_relation_metadata(events, manifest, connection, daily):
+            for event in events:
                 unique_id = output_unique_id(event)
-                if unique_id in daily:
+                node = manifest["nodes"].get(unique_id) if unique_id else None
+                if node is None:
+                    yield event
+                    continue
+                day_column = daily.get(unique_id)
+                if day_column:
                     # Each day's own rows on its partition; set before the output is handled.
-                    node = manifest["nodes"][unique_id]
                     key = translator.get_asset_spec(manifest, unique_id, None).key
-                    day_rows = rows_per_day(connection, node, daily[unique_id], window)
-                    for day, rows in day_rows.items():
+                    for day, rows in rows_per_day(connection, node, day_column, window).items():
                         context.add_asset_metadata(
                             {"dagster/row_count": rows}, asset_key=key, partition_key=day
                         )
-                yield event
+                # A daily model holds the run's days only: its table's rows are not the day's.
+                extra = relation_metadata(connection, node, whole_table=day_column is None)
+                yield event.with_metadata({**event.metadata, **extra})
 
     return dbt_build

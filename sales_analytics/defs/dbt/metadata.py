@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -69,24 +69,3 @@ def rows_per_day(
         ).fetchall()
     )
     return {day.isoformat(): counted.get(day.isoformat(), 0) for day in window.each_day()}
-
-
-def with_relation_metadata(
-    events: Iterable[Any],
-    manifest: Mapping[str, Any],
-    connection: duckdb.DuckDBPyConnection,
-    daily_models: Mapping[str, str],
-) -> Iterator[Any]:
-    """The events, with column schema (and, for models rebuilt whole, row count) added to each
-    model's Output. `daily_models` maps a model's unique id to its day column: those models hold
-    the run's days only, so their row counts go on each day's partition instead."""
-    for event in events:
-        unique_id = event.metadata.get("unique_id") if isinstance(event, dg.Output) else None
-        node = manifest["nodes"].get(unique_id.value) if unique_id is not None else None
-        if node is None:
-            yield event
-            continue
-        extra = relation_metadata(
-            connection, node, whole_table=node["unique_id"] not in daily_models
-        )
-        yield event.with_metadata({**event.metadata, **extra})
