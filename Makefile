@@ -50,8 +50,13 @@ daily: install
 dev: install
 	$(CLI) dev
 
+# Two workers: much of the suite waits on Dagster's daemons and on subprocesses, which the other
+# worker overlaps. sales_analytics_tests/scheduling.py keeps each module (and the modules reading
+# the session's BI run) on one worker and starts the slowest first.
+PYTEST_WORKERS ?= 2
+
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 test-faults: install
 	$(BIN)/pytest -m faults $(PYTEST_ARGS)

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# How the suite is spread over xdist's workers and ordered (slowest modules first).
+pytest_plugins = ["sales_analytics_tests.scheduling"]
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     # @dbt_assets reads the manifest when sales_analytics is imported, i.e. at collection.
