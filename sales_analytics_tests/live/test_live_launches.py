@@ -90,6 +90,13 @@ def days(servers: DagsterServers) -> list[str]:
     return servers.client.partition_keys("raw/transactions")
 
 
+@pytest.fixture(scope="module")
+def alerted_runs() -> dict[str, str]:
+    """The launches whose alert the last test waits for, by name: the run-status sensor ticks
+    every ~30 s, so the next launch goes ahead while the alerts of the earlier ones arrive."""
+    return {}
+
+
 def only_run(client: DagsterGraphQL, backfill_id: str) -> Run:
     backfill, runs = client.wait_for_backfill(backfill_id, timeout=RUN_TIMEOUT)
     assert backfill.status == "COMPLETED_SUCCESS", backfill
@@ -124,7 +131,7 @@ def assert_days_built(warehouse: Warehouse, built: list[str]) -> None:
 
 
 def test_materialize_all_over_three_days_is_one_run_of_exactly_those_days(
-    servers: DagsterServers, warehouse: Warehouse, webhook: LocalServer, days: list[str]
+    servers: DagsterServers, warehouse: Warehouse, days: list[str], alerted_runs: dict[str, str]
 ) -> None:
     client = servers.client
     chosen = days[-3:]
@@ -152,13 +159,11 @@ def test_materialize_all_over_three_days_is_one_run_of_exactly_those_days(
     assert set(evaluated) == expected_checks
     assert ("marts/fct_transactions", DBT_TEST_ON_FACT) in evaluated
     assert all(evaluated.values()), [check for check, ok in evaluated.items() if not ok]
-
-    alert = json.loads(wait_for_alert(client, webhook, run.run_id))
-    assert run.run_id in json.dumps(alert)
+    alerted_runs["materialize all"] = run.run_id
 
 
 def test_a_backfill_of_transactions_and_downstream_rewrites_only_its_days(
-    servers: DagsterServers, warehouse: Warehouse, webhook: LocalServer, days: list[str]
+    servers: DagsterServers, warehouse: Warehouse, days: list[str], alerted_runs: dict[str, str]
 ) -> None:
     client = servers.client
     before = warehouse.loads_per_day()
@@ -181,7 +186,7 @@ def test_a_backfill_of_transactions_and_downstream_rewrites_only_its_days(
     checked = {(e.asset_key, e.check_name) for e in events.check_evaluations}
     assert ("marts/fct_transactions", DBT_TEST_ON_FACT) in checked
     assert not any(asset == "raw/customers" for asset, _ in checked)
-    wait_for_alert(client, webhook, run.run_id)
+    alerted_runs["backfill"] = run.run_id
 
 
 def test_one_partition_from_the_launchpad_rewrites_that_day(
@@ -203,7 +208,7 @@ def test_one_partition_from_the_launchpad_rewrites_that_day(
 
 
 def test_the_schedule_tick_runs_yesterday_under_the_daemon(
-    servers: DagsterServers, warehouse: Warehouse, webhook: LocalServer, days: list[str]
+    servers: DagsterServers, warehouse: Warehouse, days: list[str], alerted_runs: dict[str, str]
 ) -> None:
     client = servers.client
     assert client.schedule_status("nightly_warehouse_rebuild") == "RUNNING"
@@ -227,7 +232,7 @@ def test_the_schedule_tick_runs_yesterday_under_the_daemon(
     materialized = {m.asset_key for m in client.run_events(run_id).materializations}
     assert "raw/customers" not in materialized
     assert {"raw/products", "raw/transactions", "marts/fct_transactions"} <= materialized
-    wait_for_alert(client, webhook, run_id)
+    alerted_runs["schedule tick"] = run_id
 
 
 def test_the_code_location_has_the_project_name(servers: DagsterServers) -> None:
@@ -261,3 +266,15 @@ def test_the_daemon_evaluates_the_marts_freshness_policy(servers: DagsterServers
             lambda mart=mart: freshness(client, mart)[1] == "HEALTHY",
             timeout=120,
         )
+
+
+def test_every_launch_alerted_the_webhook(
+    servers: DagsterServers, webhook: LocalServer, alerted_runs: dict[str, str]
+) -> None:
+    # Last: the runs launched above, one alert each, posted by the daemon's run-status sensor.
+    assert set(alerted_runs) == {"materialize all", "backfill", "schedule tick"}, (
+        "a launch test above failed before its run finished"
+    )
+    for launch, run_id in alerted_runs.items():
+        alert = json.loads(wait_for_alert(servers.client, webhook, run_id))
+        assert run_id in json.dumps(alert), launch
