@@ -72,15 +72,18 @@ def launched(deployment: DagsterServers) -> dict[str, object]:
     days = client.partition_keys("raw/transactions")[-DAYS:]
     every_asset = set(client.asset_keys())
     backfill_id = client.launch_backfill(partition_names=days, title="deploy test")
-    # The queue is first in, first out: once the backfill daemon created the runs of every
-    # asset, the schedule's run queues behind them and needs no wait for the backfill's end.
+    # The queue is first in, first out: once the backfill daemon enqueued the runs of every
+    # asset, the schedule's run queues behind them and needs no wait for the backfill's end. A
+    # run the daemon created but has not submitted yet (NOT_STARTED) is not in the queue: on a
+    # busy machine the schedule's run would overtake it and find no customers.
     client.wait_for(
-        "the backfill's runs of every asset",
+        "the backfill's runs of every asset in the queue",
         lambda: (
             every_asset
             <= {
                 key
                 for run in client.runs(tags={"dagster/backfill": backfill_id})
+                if run.status != "NOT_STARTED"
                 for key in run.asset_selection or []
             }
         ),
