@@ -100,9 +100,8 @@ def create_view(
     else:
         selection = "*"
     connection.execute(f"create schema if not exists {quote_identifier(schema)}")
-    connection.execute(
-        f"create or replace view {qualified_name(schema, table)} as select {selection} from {source}"
-    )
+    view = qualified_name(schema, table)
+    connection.execute(f"create or replace view {view} as select {selection} from {source}")
 
 
 def lake_connection(

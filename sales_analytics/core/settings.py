@@ -260,6 +260,7 @@ def parse_spark_remote(value: str) -> str | None:
     parts = urlsplit(value.strip())
     if parts.scheme != "sc" or not parts.netloc:
         raise SettingsError(
-            f"{SPARK_REMOTE} must be a Spark Connect URL such as sc://spark-host:15002, got {value!r}"
+            f"{SPARK_REMOTE} must be a Spark Connect URL such as sc://spark-host:15002,"
+            f" got {value!r}"
         )
     return value.strip()

@@ -8,6 +8,7 @@ once, each in its own temporary folders and Dagster instance."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -107,10 +108,8 @@ def stop_group(process: subprocess.Popen, timeout: float = 30) -> None:
             pass
     else:
         # The leader exited; children it left in the group (a JVM) must not outlive the test.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture(scope="session")

@@ -44,9 +44,9 @@ def days_between(start: date, end: date) -> list[date]:
 
 
 class LakeIOManager(dg.ConfigurableIOManager):
-    """Stores each raw asset as Parquet in the lake: `raw/customers` is raw/customers/part-0.parquet;
-    an asset with a `partition_expr` (raw/transactions) has one hive folder per day,
-    transaction_day=YYYY-MM-DD, of which a run replaces its days' files only.
+    """Stores each raw asset as Parquet in the lake: `raw/customers` is
+    raw/customers/part-0.parquet; an asset with a `partition_expr` (raw/transactions) has one
+    hive folder per day, transaction_day=YYYY-MM-DD, of which a run replaces its days' files.
 
     Every file is written beside and renamed over the old one, so a failed or killed run leaves
     each day (and each whole table) as it was or as the run wrote it, never half-written."""
@@ -126,7 +126,8 @@ class LakeIOManager(dg.ConfigurableIOManager):
                 by_day[day].append(arrow)
         schema = schema or self.contract_schema(table)
         for day in days_between(start, end):
-            write_file_atomically(raw_day_folder(self.lake, table, day), by_day.pop(day, []), schema)
+            folder = raw_day_folder(self.lake, table, day)
+            write_file_atomically(folder, by_day.pop(day, []), schema)
 
     def contract_schema(self, table: str) -> pa.Schema:
         """The Arrow schema of a table's empty day, from the raw data contract's DuckDB types."""
