@@ -113,9 +113,12 @@ def stop_group(process: subprocess.Popen, timeout: float = 30) -> None:
 
 
 @pytest.fixture(scope="session")
-def engine_builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, EngineBuild]]:
+def engine_builds(
+    tmp_path_factory: pytest.TempPathFactory, spark_connect_server: ConnectServer
+) -> Iterator[dict[str, EngineBuild]]:
     """The same run on DuckDB and on Spark, started together (Spark's start-up overlaps
-    DuckDB's whole run) from a folder of their own, so nothing lands in the cwd unnoticed."""
+    DuckDB's whole run) from a folder of their own, so nothing lands in the cwd unnoticed. The
+    Connect server of test_spark_connect.py is started first, to boot while they run."""
     require_spark()
     command = str(Path(sys.executable).parent / "sales-analytics")
     started: dict[str, tuple[Path, dict[str, str], subprocess.Popen]] = {}
