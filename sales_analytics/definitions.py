@@ -25,7 +25,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     raw_assets = build_raw_assets(
         first_day, timezone, settings.retry_count, settings.retry_delay_seconds
     )
-    raw_checks = build_raw_checks(first_day, timezone)
+    raw_checks = build_raw_checks(first_day, timezone, settings.history_start)
     dbt_assets = build_dbt_assets(
         first_day, timezone, settings.freshness_hours, dbt_target(settings)
     )

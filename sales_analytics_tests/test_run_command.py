@@ -1,6 +1,8 @@
 """What `make run` runs: the CLI's exit codes and summary, and raw assets loading raw inputs."""
 
-from datetime import date
+import os
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
@@ -17,7 +19,10 @@ from sales_analytics.defs.automation.jobs import SALES_ANALYTICS_JOB
 RAW = ("customers", "products", "transactions")
 
 
-def test_make_run_builds_the_warehouse_and_prints_the_summary(warehouse_path, capsys):
+def test_make_run_builds_the_warehouse_and_prints_the_summary(
+    warehouse_path, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     exit_code = run.main(
         ["--customers", "40", "--transactions", "300", "--days", "30", "--seed", "7"]
     )
@@ -44,6 +49,23 @@ def test_make_run_builds_the_warehouse_and_prints_the_summary(warehouse_path, ca
         [*label.split(), str(path)] for label, path in expected
     ]
     assert all(path.exists() for _, path in expected)
+
+    # The run is in DAGSTER_HOME with every day of its range materialized, its plan recorded as
+    # one event per asset naming the 30 days (not 30 events per asset).
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    days = {(today - timedelta(days=back)).isoformat() for back in range(1, 31)}
+    instance = dg.DagsterInstance.get()
+    [record] = instance.get_run_records()
+    assert record.dagster_run.is_success
+    planned = instance.get_records_for_run(
+        record.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+    ).records
+    planned_data = [entry.event_log_entry.dagster_event.event_specific_data for entry in planned]
+    assets = build_definitions(settings).resolve_all_asset_keys()
+    assert sorted(data.asset_key for data in planned_data) == sorted(assets)
+    assert all(set(data.partitions_subset.get_partition_keys()) == days for data in planned_data)
+    assert instance.get_materialized_partitions(dg.AssetKey(["raw", "transactions"])) == days
+    assert run.PLANNED_EVENTS_AS_RANGE not in os.environ
 
 
 @pytest.mark.parametrize(

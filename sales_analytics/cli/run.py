@@ -8,9 +8,11 @@ Exits 1 when a step failed or an error-severity check failed, 2 on bad options o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -30,6 +32,12 @@ from sales_analytics.defs.raw.config import CUSTOMERS_OP, TRANSACTIONS_OP
 # Run tags that make one run cover a range of partitions (what a single-run backfill launches).
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+# Dagster's switch for planning a range run with one event per asset naming the range, instead of
+# one per asset per day: a default `make run` (90 days x 13 assets) writes about 1,200 fewer
+# events into DAGSTER_HOME's SQLite, 6 s of CPU out of 36 (measured with farm-bench). Dagster's
+# stated cost: if such a run fails, its days show as missing, not failed, in the partition bar;
+# the run itself is still marked failed, and alerted, as before.
+PLANNED_EVENTS_AS_RANGE = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 
 
 def positive_int(text: str) -> int:
@@ -112,6 +120,20 @@ def warehouse_run_config(
     }
 
 
+@contextlib.contextmanager
+def planned_as_range() -> Iterator[None]:
+    """Within this block, runs started by this process plan their range in one event per asset."""
+    previous = os.environ.get(PLANNED_EVENTS_AS_RANGE)
+    os.environ[PLANNED_EVENTS_AS_RANGE] = "true"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[PLANNED_EVENTS_AS_RANGE]
+        else:
+            os.environ[PLANNED_EVENTS_AS_RANGE] = previous
+
+
 def definitions_covering(settings: Settings, window: DayWindow) -> dg.Definitions:
     """The project's definitions with partitions reaching back to the window's first day,
     whatever the configured start."""
@@ -142,7 +164,7 @@ def rebuild_warehouse(
         seed=seed,
     )
     job = definitions.resolve_job_def(SALES_ANALYTICS_JOB)
-    with dbt_output_hidden():
+    with dbt_output_hidden(), planned_as_range():
         result = job.execute_in_process(
             run_config=run_config,
             instance=instance,

@@ -9,6 +9,12 @@ def quote_identifier(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def string_literal(text: str) -> str:
+    """A quoted SQL string, for the file paths of statements that take no bound parameters
+    (ATTACH, COPY ... TO)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def qualified_name(schema: str, table: str) -> str:
     return f"{quote_identifier(schema)}.{quote_identifier(table)}"
 

@@ -185,7 +185,11 @@ class Warehouse(dg.ConfigurableResource):
     )
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(self.path, read_only=True)
+        connection = duckdb.connect(self.path, read_only=True)
+        # DuckDB draws a progress bar on stderr for long statements (the serving copy at 10M
+        # rows): noise in a run's log and in `make run`'s output.
+        connection.execute("set enable_progress_bar = false")
+        return connection
 
     def wait_until_writable(self) -> None:
         """Return once the file can be opened for writing; WarehouseUnavailable (naming the file,
