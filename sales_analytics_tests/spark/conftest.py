@@ -161,6 +161,10 @@ class ConnectServer:
     port: int
     process: subprocess.Popen
 
+    def stop(self) -> None:
+        """Stop the server and its process group (again: a no-op)."""
+        stop_group(self.process)
+
     def wait_until_listening(self, timeout_seconds: float = 180) -> None:
         deadline = time.monotonic() + timeout_seconds
         while True:

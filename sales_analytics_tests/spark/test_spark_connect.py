@@ -46,33 +46,36 @@ def test_dbt_builds_the_marts_on_a_spark_connect_server(
     )
     assert dbt_target(settings) == SPARK_CONNECT_TARGET
     spark_connect_server.wait_until_listening()
+    try:
+        # The engine build's days: the four before the as-of date.
+        as_of = date.fromisoformat(AS_OF)
+        window = DayWindow(as_of - timedelta(days=4), as_of)
+        variables = {
+            **dbt_run_environment(window, as_of),
+            "SALES_ANALYTICS_SPARK_REMOTE": spark_connect_server.url,
+            "SALES_ANALYTICS_LAKE_PATH": str(lake),
+        }
+        with environment(variables):
+            # The fact table and what it is built from, models only: the whole project and its
+            # tests ran on Spark in the engine build already, and each statement costs a round trip.
+            invocation = dbt_resource(SPARK_CONNECT_TARGET).cli(
+                ["run", "--select", f"+{FACT}"],
+                target_path=run_target_path(SPARK_CONNECT_TARGET),
+                raise_on_error=False,
+            )
+            invocation.wait()
+        assert invocation.is_successful(), spark_connect_server.log.read_text()[-3000:]
 
-    # The engine build's days: the four before the as-of date.
-    as_of = date.fromisoformat(AS_OF)
-    window = DayWindow(as_of - timedelta(days=4), as_of)
-    variables = {
-        **dbt_run_environment(window, as_of),
-        "SALES_ANALYTICS_SPARK_REMOTE": spark_connect_server.url,
-        "SALES_ANALYTICS_LAKE_PATH": str(lake),
-    }
-    with environment(variables):
-        # The fact table and what it is built from, models only: the whole project and its
-        # tests ran on Spark in the engine build already, and each statement costs a round trip.
-        invocation = dbt_resource(SPARK_CONNECT_TARGET).cli(
-            ["run", "--select", f"+{FACT}"],
-            target_path=run_target_path(SPARK_CONNECT_TARGET),
-            raise_on_error=False,
-        )
-        invocation.wait()
-    assert invocation.is_successful(), spark_connect_server.log.read_text()[-3000:]
-
-    # The server, not the test's process, wrote the tables: into the lake it was started on.
-    with duckdb.connect() as connection:
-        connection.execute(f"attach '{duckdb_build.warehouse}' as expected (read_only)")
-        expected, actual = f"expected.marts.{FACT}", spark_mart(lake, FACT)
-        assert columns_of(connection, actual) == columns_of(connection, expected)
-        names = list(columns_of(connection, expected))
-        assert connection.execute(f"select count(*) from {actual}").fetchone()[0] > 0
-        assert differing_rows(connection, expected, actual, names) == 0
-        assert differing_rows(connection, actual, expected, names) == 0
-    assert (lake / "metastore_db").is_dir()
+        # The server, not the test's process, wrote the tables: into the lake it was started on.
+        with duckdb.connect() as connection:
+            connection.execute(f"attach '{duckdb_build.warehouse}' as expected (read_only)")
+            expected, actual = f"expected.marts.{FACT}", spark_mart(lake, FACT)
+            assert columns_of(connection, actual) == columns_of(connection, expected)
+            names = list(columns_of(connection, expected))
+            assert connection.execute(f"select count(*) from {actual}").fetchone()[0] > 0
+            assert differing_rows(connection, expected, actual, names) == 0
+            assert differing_rows(connection, actual, expected, names) == 0
+        assert (lake / "metastore_db").is_dir()
+    finally:
+        # The session's other tests do not need it: its JVM's memory goes back now.
+        spark_connect_server.stop()
