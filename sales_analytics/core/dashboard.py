@@ -56,6 +56,9 @@ LABEL_LIMIT = 200
 # Long product names are wrapped by the page on word boundaries (see dashboard.js); the axis shows
 # at most this many lines per name, the tooltip the whole name.
 LABEL_LINES = 2
+# Pixels at least between two axis labels Vega keeps (it hides labels to keep them): closer, two
+# dates read as one ("Sep 06Sep 10").
+LABEL_SEPARATION = 6
 ACCENT = "#2f6fb0"
 
 
@@ -487,9 +490,12 @@ def money_axis(across: bool = False) -> alt.Axis:
     (money labels are wide)."""
     if across:
         return alt.Axis(
-            labelExpr=MONEY_TICK_LABEL, labelOverlap=True, tickCount=alt.ExprRef("ceil(width / 90)")
+            labelExpr=MONEY_TICK_LABEL,
+            labelOverlap=True,
+            labelSeparation=LABEL_SEPARATION,
+            tickCount=alt.ExprRef("ceil(width / 90)"),
         )
-    return alt.Axis(labelExpr=MONEY_TICK_LABEL, labelOverlap=True)
+    return alt.Axis(labelExpr=MONEY_TICK_LABEL, labelOverlap=True, labelSeparation=LABEL_SEPARATION)
 
 
 def label_axis(wrapped: bool) -> alt.Axis:
@@ -556,6 +562,7 @@ def chart_specs(segments: list[str]) -> dict[str, dict[str, Any]]:
                     values=alt.ExprRef(PERIOD_TICKS),
                     labelExpr=f"utcFormat(datum.value, {PERIOD_LABEL_FORMAT})",
                     labelOverlap="greedy",
+                    labelSeparation=LABEL_SEPARATION,
                     labelFlush=True,
                     grid=False,
                 ),
