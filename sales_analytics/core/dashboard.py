@@ -101,8 +101,8 @@ class DashboardPage:
     visuals: tuple[Visual, ...]
 
 
-# The time chart's periods; "auto" is day up to AUTO_DAY_LIMIT days, week up to AUTO_WEEK_LIMIT days,
-# month beyond (the rule lives in dashboard.js, which applies it to the selected range).
+# The time chart's periods; "auto" is day up to AUTO_DAY_LIMIT days, week up to AUTO_WEEK_LIMIT
+# days, month beyond (the rule lives in dashboard.js, which applies it to the selected range).
 TIME_GRAINS = ("auto", "day", "week", "month")
 
 # KPIs measured on customers: in summary mode they cover the whole period.
