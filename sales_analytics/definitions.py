@@ -24,7 +24,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     raw_assets = build_raw_assets(
         first_day, timezone, settings.retry_count, settings.retry_delay_seconds
     )
-    raw_checks = build_raw_checks(first_day, timezone)
+    raw_checks = build_raw_checks(first_day, timezone, settings.history_start)
     dbt_assets = build_dbt_assets(first_day, timezone, settings.freshness_hours)
     marts = sorted(spec.key for spec in dbt_assets.specs if spec.group_name == "marts")
     sales_analytics_job, nightly_job = build_jobs(settings.transactions_per_day)

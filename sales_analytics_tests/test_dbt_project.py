@@ -26,6 +26,12 @@ def built(tmp_path_factory) -> DbtCopy:
         "build", "--project-dir", "sales_analytics_dbt", "--profiles-dir", "sales_analytics_dbt"
     )
     assert result.returncode == 0, result.stdout[-3000:]
+    # A plain build runs the unit tests, which the pipeline's runs leave out.
+    target = copy.project / "target"
+    declared = json.loads((target / "manifest.json").read_text())["unit_tests"]
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    unit_tests = {r["unique_id"]: r["status"] for r in results if r["unique_id"] in declared}
+    assert len(declared) >= 3 and unit_tests == dict.fromkeys(declared, "pass"), unit_tests
     return copy
 
 

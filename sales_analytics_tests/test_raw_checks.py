@@ -169,6 +169,38 @@ def test_the_checks_expect_the_days_and_as_of_date_of_their_run(
     assert metadata_values(registrations)["offending_rows"] == registered_after
 
 
+@pytest.mark.parametrize("configured", [False, True])
+def test_days_before_the_history_fail_only_a_configured_start(
+    raw_run: dg.ExecuteInProcessResult,
+    instance: dg.DagsterInstance,
+    module_warehouse_path: Path,
+    configured: bool,
+) -> None:
+    # The warehouse holds HISTORY's 90 days. The default history (90 days before today) starts
+    # after its first days; a configured start ten days in does too, on purpose.
+    later_start = HISTORY.start + timedelta(days=10)
+    settings = dataclasses.replace(
+        Settings.from_env(), history_start=later_start if configured else None
+    )
+    last_day = DayWindow(HISTORY.last_day, HISTORY.end)
+    checks_only = dg.define_asset_job(
+        CHECKS_ONLY_JOB, selection=dg.AssetSelection.checks_for_assets(*RAW_KEYS)
+    )
+    merged = dg.Definitions.merge(build_definitions(settings), dg.Definitions(jobs=[checks_only]))
+    result = merged.resolve_job_def(CHECKS_ONLY_JOB).execute_in_process(
+        instance=instance, tags=partition_range_tags(last_day), raise_on_error=False
+    )
+
+    dates = evaluations(result)["transaction_dates_within_history_window"]
+    with duckdb.connect(str(module_warehouse_path), read_only=True) as connection:
+        (before_start,) = connection.execute(
+            "select count(*) from raw.transactions where transaction_date < ?", [later_start]
+        ).fetchone()
+    assert before_start > 0
+    assert metadata_values(dates)["offending_rows"] == (before_start if configured else 0)
+    assert dates.passed is not configured
+
+
 def test_the_checks_expect_the_volumes_of_their_runs_config(warehouse_path: Path) -> None:
     day = DayWindow(HISTORY.last_day, HISTORY.end)
     run_config = warehouse_run_config(day, customers=150, transactions=40)

@@ -87,7 +87,7 @@ def expectations_for(
     transactions_requested: int | None = None,
 ) -> Expectations:
     """Windows derived the way generate.py draws its rows: registrations in its fixed span and
-    not after the customers' as-of date; transactions from the first daily partition
+    not after the customers' as-of date; transactions from the configured start of the history
     (`history_start`; any date when None) up to today, whose partition is not complete yet.
     `written_days` is the first and end (excluded) day of the latest write of transactions,
     whose rows are counted."""
@@ -412,8 +412,9 @@ TRANSACTION_RULES: tuple[Rule, ...] = (
         name="transaction_dates_within_history_window",
         table="transactions",
         description=(
-            "transaction_date lies in the history: from the first daily partition up to today, "
-            "whose partition is not complete yet, and never in the future."
+            "transaction_date lies in the history: from SALES_ANALYTICS_HISTORY_START when it is "
+            "set (make run's first day for its run), up to today, whose partition is not "
+            "complete yet, and never in the future."
         ),
         sql=(
             "select transaction_id as offending_key from {transactions}"
