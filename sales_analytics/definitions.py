@@ -12,6 +12,7 @@ from sales_analytics.defs.automation.schedules import build_nightly_schedule
 from sales_analytics.defs.automation.sensors import build_run_alert_sensors
 from sales_analytics.defs.bi.assets import build_bi_assets
 from sales_analytics.defs.dbt.assets import build_dbt_assets
+from sales_analytics.defs.dbt.project import dbt_target
 from sales_analytics.defs.partitions import daily_partitions
 from sales_analytics.defs.raw.assets import build_raw_assets
 from sales_analytics.defs.raw.checks import build_raw_checks
@@ -25,7 +26,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         first_day, timezone, settings.retry_count, settings.retry_delay_seconds
     )
     raw_checks = build_raw_checks(first_day, timezone, settings.history_start)
-    dbt_assets = build_dbt_assets(first_day, timezone, settings.freshness_hours)
+    dbt_assets = build_dbt_assets(
+        first_day, timezone, settings.freshness_hours, dbt_target(settings)
+    )
     marts = sorted(spec.key for spec in dbt_assets.specs if spec.group_name == "marts")
     sales_analytics_job, nightly_job = build_jobs(settings.transactions_per_day)
     check_keys = [key for checks in raw_checks for key in checks.check_keys]

@@ -48,6 +48,10 @@ def use_test_warehouse(monkeypatch: pytest.MonkeyPatch, folder: Path) -> Path:
         "SALES_ANALYTICS_HISTORY_START",
         "SALES_ANALYTICS_TRANSACTIONS_PER_DAY",
         "SALES_ANALYTICS_LOCK_TIMEOUT_SECONDS",
+        # A developer's Spark settings must not move the DuckDB tests onto Spark.
+        "SALES_ANALYTICS_WAREHOUSE",
+        "SALES_ANALYTICS_LAKE_PATH",
+        "SALES_ANALYTICS_SPARK_REMOTE",
         "DAGSTER_HOME",
     ):
         monkeypatch.delenv(name, raising=False)

@@ -13,6 +13,7 @@ import duckdb
 
 from sales_analytics.cli.instance import prepare_dagster_home
 from sales_analytics.core.alerts import CheckOutcome
+from sales_analytics.core.lake import RAW_SCHEMA, lake_connection
 from sales_analytics.core.settings import Settings
 from sales_analytics.core.sql import qualified_name
 from sales_analytics.defs.automation.sensors import failure_message
@@ -63,6 +64,26 @@ def table_row_counts(database: Path, tables: Sequence[str]) -> dict[str, int | N
         connection = duckdb.connect(str(database), read_only=True)
     except duckdb.Error:
         return dict.fromkeys(tables)
+    return row_counts_in(connection, tables)
+
+
+def lake_row_counts(lake: Path, tables: Sequence[str]) -> dict[str, int | None]:
+    """Row counts of the Spark lake's raw tables and marts (staging views only exist in Spark:
+    None, shown as missing)."""
+    schemas: dict[str, dict[str, list[str]]] = {}
+    raw = []
+    for table in tables:
+        schema, name = table.split(".")
+        if schema == RAW_SCHEMA:
+            raw.append(name)
+        else:
+            schemas.setdefault(schema, {})[name] = []
+    return row_counts_in(lake_connection(lake, raw, schemas), tables)
+
+
+def row_counts_in(
+    connection: duckdb.DuckDBPyConnection, tables: Sequence[str]
+) -> dict[str, int | None]:
     counts: dict[str, int | None] = {}
     with connection:
         existing = {
@@ -153,13 +174,21 @@ def report(
     checks = check_outcomes(result)
     print(
         format_summary(
-            table_row_counts(settings.duckdb_path, warehouse_tables(definitions)),
+            (
+                lake_row_counts(settings.lake_path, warehouse_tables(definitions))
+                if settings.on_spark
+                else table_row_counts(settings.duckdb_path, warehouse_tables(definitions))
+            ),
             checks,
             products_source=products_source(result),
             run_succeeded=result.success,
             failures=step_failures(result),
             outputs=[
-                ("warehouse", settings.duckdb_path),
+                (
+                    ("lake", settings.lake_path)
+                    if settings.on_spark
+                    else ("warehouse", settings.duckdb_path)
+                ),
                 ("serving copy", settings.bi_path),
                 ("Parquet", settings.parquet_dir),
                 ("dashboard", settings.dashboard_path),

@@ -191,7 +191,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"Warehouse: {settings.duckdb_path}")
+    if settings.on_spark:
+        print(f"Warehouse: Spark, lake {settings.lake_path}")
+    else:
+        print(f"Warehouse: {settings.duckdb_path}")
     print(f"History: {window.start} to {window.last_day}, {window.days} days in one run")
     result, definitions = rebuild_warehouse(
         settings,

@@ -48,10 +48,17 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
     "style-src 'unsafe-inline'; img-src data: blob:"
 )
+# Charts are drawn this wide first; the page then fits each one to its card's width.
 CHART_WIDTH = 380
 CHART_HEIGHT = 240
 BAR_STEP = 30
 LABEL_LIMIT = 200
+# Long product names are wrapped by the page on word boundaries (see dashboard.js); the axis shows
+# at most this many lines per name, the tooltip the whole name.
+LABEL_LINES = 2
+# Pixels at least between two axis labels Vega keeps (it hides labels to keep them): closer, two
+# dates read as one ("Sep 06Sep 10").
+LABEL_SEPARATION = 6
 ACCENT = "#2f6fb0"
 
 
@@ -82,6 +89,8 @@ class Visual:
     kind: str  # "chart" or "table"
     columns: tuple[tuple[str, bool], ...] = ()  # a table's (header, numeric)
     wide: bool = False
+    # Periods the visual can add its values up to; the first is "auto" (picked from the range).
+    grains: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,10 @@ class DashboardPage:
     visuals: tuple[Visual, ...]
 
 
+# The time chart's periods; "auto" is day up to AUTO_DAY_LIMIT days, week up to AUTO_WEEK_LIMIT
+# days, month beyond (the rule lives in dashboard.js, which applies it to the selected range).
+TIME_GRAINS = ("auto", "day", "week", "month")
+
 # KPIs measured on customers: in summary mode they cover the whole period.
 CUSTOMER_KPIS = frozenset({"total_customers", "revenue_per_customer", "repeat_customers"})
 REVENUE_BY_CATEGORY = Visual("revenue_by_category", "Revenue by category", "chart")
@@ -101,7 +114,13 @@ PAGES = (
         "Sales Overview",
         ("total_revenue", "total_orders", "avg_order_value", "total_customers", "total_profit"),
         (
-            Visual("revenue_over_time", "Revenue over time (per day)", "chart", wide=True),
+            Visual(
+                "revenue_over_time",
+                "Revenue over time",
+                "chart",
+                wide=True,
+                grains=TIME_GRAINS,
+            ),
             REVENUE_BY_CATEGORY,
             Visual("top_products", "Top 10 products by revenue", "chart"),
         ),
@@ -453,19 +472,60 @@ def format_kpi(key: str, value: int | None) -> str:
     return format_money(value) if KPIS[key].format == "money" else format_count(value)
 
 
+# Names of the time chart's parameters the page sets: tick positions (ms) and the labels' format.
+PERIOD_TICKS = "period_ticks"
+PERIOD_LABEL_FORMAT = "period_label_format"
+# Axis ticks are round numbers, so a short form ($1.2B) loses nothing there; tooltips, tables and
+# KPIs carry the exact values.
+MONEY_TICK_LABEL = (
+    "abs(datum.value) >= 1e9 ? format(datum.value / 1e9, '$,~g') + 'B'"
+    " : abs(datum.value) >= 1e6 ? format(datum.value / 1e6, '$,~g') + 'M'"
+    " : abs(datum.value) >= 1e3 ? format(datum.value / 1e3, '$,~g') + 'K'"
+    " : format(datum.value, '$,~g')"
+)
+
+
+def money_axis(across: bool = False) -> alt.Axis:
+    """`across`: the axis runs along the chart's width, and gets a tick per 90 px of it at most
+    (money labels are wide)."""
+    if across:
+        return alt.Axis(
+            labelExpr=MONEY_TICK_LABEL,
+            labelOverlap=True,
+            labelSeparation=LABEL_SEPARATION,
+            tickCount=alt.ExprRef("ceil(width / 90)"),
+        )
+    return alt.Axis(labelExpr=MONEY_TICK_LABEL, labelOverlap=True, labelSeparation=LABEL_SEPARATION)
+
+
+def label_axis(wrapped: bool) -> alt.Axis:
+    if not wrapped:
+        return alt.Axis(labelLimit=LABEL_LIMIT)
+    lines = "split(datum.value, '\\n')"
+    kept = ", ".join(f"{lines}[{line}]" for line in range(LABEL_LINES - 1))
+    cut = f"[{kept}, {lines}[{LABEL_LINES - 1}] + '\u2026']".replace("[, ", "[")
+    return alt.Axis(
+        labelLimit=LABEL_LIMIT,
+        labelExpr=f"length({lines}) > {LABEL_LINES} ? {cut} : {lines}",
+    )
+
+
 def _bar_chart(
     category: str,
     category_title: str,
     measure: str,
     measure_title: str,
     sort: str | list[str] = "-x",
+    wrapped: bool = False,
 ) -> alt.Chart:
-    """Horizontal bars of `measure` per `category`, largest first unless `sort` lists the order."""
+    """Horizontal bars of `measure` per `category`, largest first unless `sort` lists the order.
+    `wrapped`: the category values carry line breaks where the page wrapped them; the axis shows
+    LABEL_LINES of them and the tooltip the `name` field, unwrapped."""
     money = measure == "revenue"
     # Counts get whole-number ticks only.
-    axis = alt.Axis(format="$,.0f") if money else alt.Axis(format=",d", tickMinStep=1)
+    axis = money_axis(across=True) if money else alt.Axis(format=",d", tickMinStep=1)
     tooltip = [
-        alt.Tooltip(f"{category}:N", title=category_title),
+        alt.Tooltip("name:N" if wrapped else f"{category}:N", title=category_title),
         alt.Tooltip(f"{measure}:Q", title=measure_title, format="$,.2f" if money else ",d"),
     ]
     return (
@@ -477,7 +537,7 @@ def _bar_chart(
                 title=measure_title,
                 axis=axis,
             ),
-            y=alt.Y(f"{category}:N", title=None, sort=sort, axis=alt.Axis(labelLimit=LABEL_LIMIT)),
+            y=alt.Y(f"{category}:N", title=None, sort=sort, axis=label_axis(wrapped)),
             tooltip=tooltip,
         )
         .properties(width=CHART_WIDTH, height=alt.Step(BAR_STEP))
@@ -487,19 +547,42 @@ def _bar_chart(
 def chart_specs(segments: list[str]) -> dict[str, dict[str, Any]]:
     """Vega-Lite specs, one per chart; each reads the dataset CHART_DATA that the page fills."""
     values = alt.NamedData(name=CHART_DATA)
+    # One bar per period, from its first selected day to the day after its last: periods the range
+    # cuts short are drawn as narrow as the days they cover. The page computes every field.
     revenue_over_time = (
         alt.Chart(values)
-        .mark_area(line={"color": ACCENT}, color=ACCENT, opacity=0.25)
+        .mark_bar(color=ACCENT, stroke="#ffffff", strokeWidth=1)
         .encode(
-            x=alt.X("utcyearmonthdate(day):T", title=None, axis=alt.Axis(format="%b %d")),
-            y=alt.Y("revenue:Q", title="Revenue", axis=alt.Axis(format="$,.0f")),
+            x=alt.X(
+                "start:T",
+                title=None,
+                scale=alt.Scale(type="utc"),
+                # Ticks on the periods' first days, labelled for the grain; the page sets both.
+                axis=alt.Axis(
+                    values=alt.ExprRef(PERIOD_TICKS),
+                    labelExpr=f"utcFormat(datum.value, {PERIOD_LABEL_FORMAT})",
+                    labelOverlap="greedy",
+                    labelSeparation=LABEL_SEPARATION,
+                    labelFlush=True,
+                    grid=False,
+                ),
+            ),
+            x2="end:T",
+            y=alt.Y("revenue:Q", title="Revenue", axis=money_axis()),
+            y2=alt.datum(0),
             tooltip=[
-                alt.Tooltip("utcyearmonthdate(day):T", title="Day", format="%Y-%m-%d"),
+                alt.Tooltip("period:N", title="Period"),
+                alt.Tooltip("covered:N", title="Days"),
                 alt.Tooltip("revenue:Q", title="Revenue", format="$,.2f"),
                 alt.Tooltip("orders:Q", title="Orders", format=",d"),
             ],
+            description=alt.Description("description:N"),
         )
-        .properties(width=2 * CHART_WIDTH + 340, height=CHART_HEIGHT)
+        .add_params(
+            alt.param(name=PERIOD_TICKS, value=[]),
+            alt.param(name=PERIOD_LABEL_FORMAT, value="%b %d"),
+        )
+        .properties(width=2 * CHART_WIDTH, height=CHART_HEIGHT)
     )
     segment_bars = _bar_chart("segment", "Segment", "customers", "Customers", sort=segments).encode(
         tooltip=["segment:N", "customers:Q", alt.Tooltip("share:Q", format=".1%")]
@@ -518,7 +601,7 @@ def chart_specs(segments: list[str]) -> dict[str, dict[str, Any]]:
                 "revenue:Q",
                 bin=alt.Bin(maxbins=20),
                 title="Revenue per customer",
-                axis=alt.Axis(format="$,.0f"),
+                axis=money_axis(across=True),
             ),
             y=alt.Y("sum(customers):Q", title="Customers"),
             tooltip=[
@@ -531,7 +614,7 @@ def chart_specs(segments: list[str]) -> dict[str, dict[str, Any]]:
     charts: dict[str, alt.TopLevelMixin] = {
         "revenue_over_time": revenue_over_time,
         "revenue_by_category": _bar_chart("category", "Category", "revenue", "Revenue"),
-        "top_products": _bar_chart("product", "Product", "revenue", "Revenue"),
+        "top_products": _bar_chart("product", "Product", "revenue", "Revenue", wrapped=True),
         "customers_by_segment": customers_by_segment,
         "customers_by_status": _bar_chart(
             "status", "Status", "customers", "Customers", sort=list(CUSTOMER_STATUSES)
@@ -541,9 +624,10 @@ def chart_specs(segments: list[str]) -> dict[str, dict[str, Any]]:
             "tier", "Performance tier", "products", "Products", sort=list(PERFORMANCE_TIERS)
         ),
     }
-    # The page replaces each chart's data after embedding it: the layout must follow the new
-    # axis labels, which Vega only does with resize on.
-    autosize = alt.AutoSizeParams(type="pad", resize=True)
+    # The page replaces each chart's data after embedding it and sets each chart's width to its
+    # card's: the layout must follow the new axis labels and fit the whole chart, axes included,
+    # in that width, which Vega does with fit-x and resize on.
+    autosize = alt.AutoSizeParams(type="fit-x", contains="padding", resize=True)
     return {
         name: chart.properties(autosize=autosize).configure_view(stroke=None).to_dict(validate=True)
         for name, chart in charts.items()
@@ -641,7 +725,20 @@ def render_visual(visual: Visual) -> str:
             f'<table data-table="{visual.key}"><caption hidden>{title}</caption>'
             f"<thead><tr>{headers}</tr></thead><tbody></tbody></table>"
         )
-    return f'<div class="visual{wide}"><h3>{title}</h3>{body}</div>'
+    heading = f"<h3>{title}</h3>"
+    if visual.grains:
+        options = "".join(
+            f'<option value="{grain}"{" selected" if index == 0 else ""}>'
+            f"{grain.capitalize()}</option>"
+            for index, grain in enumerate(visual.grains)
+        )
+        heading = (
+            f'<div class="visual-head"><h3>{title}'
+            f' <span class="grain-label" data-grain-label="{visual.key}"></span></h3>'
+            f'<label class="grain">Per <select data-grain-for="{visual.key}">{options}</select>'
+            "</label></div>"
+        )
+    return f'<div class="visual{wide}">{heading}{body}</div>'
 
 
 def customer_scope_note(payload: dict[str, Any]) -> str:

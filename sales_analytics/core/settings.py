@@ -28,8 +28,14 @@ RETRY_COUNT = "SALES_ANALYTICS_RETRY_COUNT"
 RETRY_DELAY_SECONDS = "SALES_ANALYTICS_RETRY_DELAY_SECONDS"
 FRESHNESS_HOURS = "SALES_ANALYTICS_FRESHNESS_HOURS"
 LOCK_TIMEOUT_SECONDS = "SALES_ANALYTICS_LOCK_TIMEOUT_SECONDS"
+WAREHOUSE = "SALES_ANALYTICS_WAREHOUSE"
+LAKE_PATH = "SALES_ANALYTICS_LAKE_PATH"
+SPARK_REMOTE = "SALES_ANALYTICS_SPARK_REMOTE"
 
 DEFAULT_DUCKDB_PATH = "data/sales_analytics.duckdb"
+# The engines a run can build the warehouse with; the first is the default.
+WAREHOUSE_ENGINES = ("duckdb", "spark")
+DEFAULT_LAKE_PATH = "data/lake"
 DEFAULT_PRODUCTS_URL = "https://fakestoreapi.com"
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_BI_PATH = "data/sales_analytics_bi.duckdb"
@@ -72,6 +78,16 @@ class Settings:
     retry_delay_seconds: float = DEFAULT_RETRY_DELAY_SECONDS
     freshness_hours: float = DEFAULT_FRESHNESS_HOURS
     lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
+    warehouse: str = WAREHOUSE_ENGINES[0]
+    """The engine: duckdb (one file, one process) or spark (Parquet lake, dbt-spark)."""
+    lake_path: Path = PROJECT_ROOT / DEFAULT_LAKE_PATH
+    """The Spark lake folder: raw Parquet by day, the Spark metastore and the marts' files."""
+    spark_remote: str | None = None
+    """A Spark Connect server (sc://host:port) for dbt; None: Spark in the dbt process."""
+
+    @property
+    def on_spark(self) -> bool:
+        return self.warehouse == "spark"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -107,6 +123,9 @@ class Settings:
             freshness_hours=parse_number(
                 FRESHNESS_HOURS, env.get(FRESHNESS_HOURS), DEFAULT_FRESHNESS_HOURS, allow_zero=False
             ),
+            warehouse=parse_warehouse(env.get(WAREHOUSE, "")),
+            lake_path=resolve_path(env.get(LAKE_PATH) or DEFAULT_LAKE_PATH),
+            spark_remote=parse_spark_remote(env.get(SPARK_REMOTE, "")),
         )
 
 
@@ -225,3 +244,23 @@ def parse_count(name: str, value: str) -> int | None:
     if count < 1:
         raise SettingsError(f"{name} must be a whole number of at least 1, got {value!r}")
     return count
+
+
+def parse_warehouse(value: str) -> str:
+    engine = value.strip().lower() or WAREHOUSE_ENGINES[0]
+    if engine not in WAREHOUSE_ENGINES:
+        allowed = " or ".join(WAREHOUSE_ENGINES)
+        raise SettingsError(f"{WAREHOUSE} must be {allowed} (default duckdb), got {value!r}")
+    return engine
+
+
+def parse_spark_remote(value: str) -> str | None:
+    if not value.strip():
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme != "sc" or not parts.netloc:
+        raise SettingsError(
+            f"{SPARK_REMOTE} must be a Spark Connect URL such as sc://spark-host:15002,"
+            f" got {value!r}"
+        )
+    return value.strip()

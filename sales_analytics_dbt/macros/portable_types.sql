@@ -67,3 +67,22 @@
 {% macro spark__integer_divide(dividend, divisor) -%}
     ({{ dividend }}) div ({{ divisor }})
 {%- endmacro %}
+
+{#-
+    The marts' contracts name DuckDB's types (_marts.yml), and Spark has all of them but
+    `varchar`, which it only knows with a length: there a contract's varchar is checked as
+    Spark's `string`. dbt builds the contract's expected schema with this macro, so the YAML
+    stays one file for both engines, still enforced on both.
+-#}
+{% macro spark__get_empty_schema_sql(columns) %}
+    {%- set translated = {} -%}
+    {%- for name in columns -%}
+        {%- set column = {} -%}
+        {%- do column.update(columns[name]) -%}
+        {%- if (column.get('data_type') or '').strip().lower() == 'varchar' -%}
+            {%- do column.update({'data_type': 'string'}) -%}
+        {%- endif -%}
+        {%- do translated.update({name: column}) -%}
+    {%- endfor -%}
+    {{ return(dbt.default__get_empty_schema_sql(translated)) }}
+{% endmacro %}

@@ -14,6 +14,7 @@ import pytest
 from sales_analytics.core.dashboard import (
     CONTENT_SECURITY_POLICY,
     DashboardDataError,
+    chart_specs,
     codes,
     dashboard_payload,
     default_view_kpis,
@@ -237,3 +238,24 @@ def test_the_vega_bundle_is_built_once_and_kept(tmp_path) -> None:
     vega_bundle.cache_clear()
     assert vega_bundle(tmp_path) == "/* what the next build reads */"
     vega_bundle.cache_clear()
+
+
+def test_revenue_over_time_offers_auto_day_week_and_month(bi_run: BiRun) -> None:
+    page = bi_run.dashboard.read_text("utf-8")
+    start = page.index('<select data-grain-for="revenue_over_time">')
+    options = page[start : page.index("</select>", start)]
+    assert [part.split('"')[0] for part in options.split('<option value="')[1:]] == [
+        "auto",
+        "day",
+        "week",
+        "month",
+    ]
+    assert '<option value="auto" selected>' in options
+
+
+def test_every_chart_fits_the_width_the_page_gives_it(bi_run: BiRun) -> None:
+    payload = embedded_payload(bi_run.dashboard)
+    specs = chart_specs(payload["segments"])
+    assert {name: spec["autosize"]["type"] for name, spec in specs.items()} == {
+        name: "fit-x" for name in specs
+    }

@@ -1,5 +1,7 @@
 """The dashboard in headless Chromium, opened from disk as a person would: its pages, KPIs and
-tables, its slicers, and not one request leaving the machine.
+tables, its slicers, its time chart per day, week or month, its layout at 800 and 1400 px wide
+(with money in the tens of billions and long product names), and not one request leaving the
+machine. One browser serves the module; each dashboard opens in its own tab.
 
 Skips where no Chromium is installed, unless SALES_ANALYTICS_REQUIRE_BROWSER=1 (set by .ci/run
 after installing Debian's chromium), where a missing browser is a failure.
@@ -11,6 +13,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,7 +22,7 @@ import duckdb
 import pytest
 
 from sales_analytics.core.dashboard import build_dashboard
-from sales_analytics_tests.bi.chromium import Page, find_chromium, headless_chromium
+from sales_analytics_tests.bi.chromium import Browser, Page, find_chromium, headless_chromium
 from sales_analytics_tests.bi.conftest import BiRun
 from sales_analytics_tests.bi.expected import (
     PAGE_KPIS,
@@ -47,17 +50,26 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def page(chromium: str, bi_run: BiRun, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+def browser(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     folder = tmp_path_factory.mktemp("chromium")
     with headless_chromium(chromium, folder / "profile", folder / "chromium.log") as browser:
-        page = browser.new_page()
-        page.send("Page.navigate", {"url": bi_run.dashboard.resolve().as_uri()})
-        page.wait_for(
-            "document.documentElement.dataset.ready === 'true'"
-            " || document.documentElement.dataset.error",
-            timeout=60,
-        )
-        yield page
+        yield browser
+
+
+def open_dashboard(browser: Browser, dashboard: Path) -> Page:
+    page = browser.new_page()
+    page.send("Page.navigate", {"url": dashboard.resolve().as_uri()})
+    page.wait_for(
+        "document.documentElement.dataset.ready === 'true'"
+        " || document.documentElement.dataset.error",
+        timeout=60,
+    )
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(browser: Browser, bi_run: BiRun) -> Page:
+    return open_dashboard(browser, bi_run.dashboard)
 
 
 def evaluate_json(page: Page, expression: str):
@@ -197,13 +209,39 @@ def test_slicers_change_every_visual_of_every_page(
     assert all_kpis(page) == default
 
 
+# Money times this in the variant warehouse: the session's ~1,000 transactions then add up to tens
+# of billions of dollars, more than 10 million generated transactions do (~$4.9 billion).
+MONEY_SCALE = 100_000
+LONG_PRODUCT_NAME = (
+    "Extraordinarily Comfortable Ergonomic Adjustable Office Chair with Lumbar Support,"
+    " Breathable Mesh Back and Headrest (Model ERGO-PRO-X9000-ULTRAWIDE-EDITION-2026)"
+)
+
+
 @pytest.fixture(scope="module")
 def variant_warehouse(bi_run: BiRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's warehouse with the second-best customer renamed to the best one's name."""
+    """The session's warehouse with the second-best customer renamed to the best one's name, every
+    amount of money times MONEY_SCALE (exact: whole cents stay whole) and the best-selling
+    product renamed to LONG_PRODUCT_NAME."""
     folder = tmp_path_factory.mktemp("variant")
     warehouse = folder / "warehouse.duckdb"
     shutil.copyfile(bi_run.warehouse, warehouse)
     with duckdb.connect(str(warehouse)) as connection:
+        connection.execute(
+            f"update marts.fct_transactions set total_amount = total_amount * {MONEY_SCALE},"
+            f" estimated_profit = estimated_profit * {MONEY_SCALE}"
+        )
+        connection.execute(
+            f"update marts.dim_customers set lifetime_value = lifetime_value * {MONEY_SCALE}"
+        )
+        connection.execute(
+            f"update marts.dim_products set total_revenue = total_revenue * {MONEY_SCALE}"
+        )
+        connection.execute(
+            "update marts.dim_products set product_name = ? where product_id ="
+            " (select product_id from marts.dim_products order by total_revenue desc limit 1)",
+            [LONG_PRODUCT_NAME],
+        )
         (first, name), (second, _) = connection.execute(
             "select customer_id, full_name from marts.dim_customers"
             " order by lifetime_value desc, customer_id limit 2"
@@ -218,38 +256,26 @@ def variant_warehouse(bi_run: BiRun, tmp_path_factory: pytest.TempPathFactory) -
     return warehouse
 
 
-def dashboard_page(chromium: str, dashboard: Path, folder: Path) -> Iterator[Page]:
-    with headless_chromium(chromium, folder / "profile", folder / "chromium.log") as browser:
-        page = browser.new_page()
-        page.send("Page.navigate", {"url": dashboard.resolve().as_uri()})
-        page.wait_for(
-            "document.documentElement.dataset.ready === 'true'"
-            " || document.documentElement.dataset.error",
-            timeout=60,
-        )
-        yield page
-
-
 @pytest.fixture(scope="module")
 def namesake_page(
-    chromium: str, variant_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Page]:
+    browser: Browser, variant_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Page:
     folder = tmp_path_factory.mktemp("namesakes")
     with duckdb.connect(str(variant_warehouse), read_only=True) as connection:
         build_dashboard(connection, folder / "index.html")
-    yield from dashboard_page(chromium, folder / "index.html", folder)
+    return open_dashboard(browser, folder / "index.html")
 
 
 @pytest.fixture(scope="module")
 def summary_page(
-    chromium: str, variant_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Page]:
-    """The dashboard as it is built beyond EXACT_CUSTOMER_LIMIT transactions."""
+    browser: Browser, variant_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Page:
+    """The dashboard as it is built beyond EXACT_CUSTOMER_LIMIT transactions (as at 10 million)."""
     folder = tmp_path_factory.mktemp("summary")
     with duckdb.connect(str(variant_warehouse), read_only=True) as connection:
         outcome = build_dashboard(connection, folder / "index.html", exact_customer_limit=0)
     assert not outcome.exact_customers
-    yield from dashboard_page(chromium, folder / "index.html", folder)
+    return open_dashboard(browser, folder / "index.html")
 
 
 def test_two_customers_with_one_name_are_two_rows(
@@ -307,3 +333,226 @@ def test_beyond_the_limit_customer_figures_follow_the_segment_slicer_and_say_so(
         without_bronze = expected_kpis(warehouse, excluded_segments=["Bronze"])
         assert kpis_on(page, "sales-overview")["total_revenue"] == without_bronze["total_revenue"]
     act(page, click("#slicer-reset"))
+
+
+# --- revenue over time per day, week or month ----------------------------------------------
+
+
+def set_grain(grain: str) -> str:
+    return (
+        "(() => { const select ="
+        " document.querySelector(\"select[data-grain-for='revenue_over_time']\");"
+        f" select.value = '{grain}';"
+        " select.dispatchEvent(new Event('change', {bubbles: true})); })()"
+    )
+
+
+def time_bars(page: Page) -> list[str]:
+    """What each bar of the time chart says of itself (its accessible name), left to right."""
+    return evaluate_json(
+        page,
+        '[...document.querySelectorAll("[data-chart=revenue_over_time] svg path[aria-label]")]'
+        ".filter((bar) => bar.getAttribute('aria-roledescription') === 'bar')"
+        ".map((bar) => bar.getAttribute('aria-label'))",
+    )
+
+
+def period_name(grain: str, start: date) -> str:
+    if grain == "week":
+        return f"Week of {start.isoformat()}"
+    if grain == "month":
+        return f"{start:%B} {start.year}"
+    return start.isoformat()
+
+
+def expected_periods(
+    connection: duckdb.DuckDBPyConnection,
+    grain: str,
+    date_from: date,
+    date_to: date,
+    excluded_categories: list[str],
+    excluded_segments: list[str],
+) -> list[str]:
+    """Revenue and orders per date_trunc period of every day in [date_from, date_to], periods
+    without sales included, from the transactions the slicers keep."""
+    rows = connection.execute(
+        "with days as (select cast(unnest(generate_series(cast(? as date), cast(? as date),"
+        "   interval 1 day)) as date) as day),"
+        " sales as (select transaction_date as day, sum(total_amount) as revenue,"
+        "   count(*) as orders from marts.fct_transactions"
+        "   where not list_contains(cast(? as varchar[]), product_category)"
+        "   and not list_contains(cast(? as varchar[]), customer_segment) group by all)"
+        " select cast(date_trunc(?, days.day) as date) as period,"
+        "  coalesce(sum(revenue), 0), coalesce(sum(orders), 0)"
+        " from days left join sales using (day) group by all order by period",
+        [date_from, date_to, excluded_categories, excluded_segments, grain],
+    ).fetchall()
+    return [
+        f"{period_name(grain, period)}: {money(revenue)}, {count(orders)} orders"
+        for period, revenue, orders in rows
+    ]
+
+
+def test_revenue_over_time_per_day_week_and_month_equals_sql_under_slicers(
+    page: Page, bi_run: BiRun
+) -> None:
+    act(page, click("#slicer-reset"))
+    page.evaluate(click("#tab-sales-overview"))
+    with bi_run.connect_warehouse() as warehouse:
+        first_day, last_day = warehouse.execute(
+            "select min(transaction_date), max(transaction_date) from marts.fct_transactions"
+        ).fetchone()
+        # The whole range is 90 days: "auto" adds up per week (day up to 62 days).
+        assert (last_day - first_day).days + 1 > 62
+        assert page.evaluate("document.querySelector('[data-grain-label]').textContent") == (
+            "per week"
+        )
+        assert time_bars(page) == expected_periods(warehouse, "week", first_day, last_day, [], [])
+
+        # A Wednesday to the 10th of a later month: weeks and months cut short at both ends.
+        date_from = first_day + timedelta(days=(2 - first_day.weekday()) % 7 + 7)
+        date_to = (date_from + timedelta(days=45)).replace(day=10)
+        act(page, click("input[name='slicer-category'][value='0']"))  # electronics
+        act(page, click("input[name='slicer-segment'][value='1']"))  # Silver
+        act(page, set_date("slicer-from", date_from))
+        act(page, set_date("slicer-to", date_to))
+        sliced = (warehouse, date_from, date_to, ["electronics"], ["Silver"])
+        assert page.evaluate("document.querySelector('[data-grain-label]').textContent") == (
+            "per day"
+        ), "a range of 62 days or fewer is drawn per day"
+        for grain in ("month", "week", "day"):
+            act(page, set_grain(grain))
+            bars = time_bars(page)
+            assert bars == expected_periods(sliced[0], grain, *sliced[1:]), grain
+            assert page.evaluate("document.querySelector('[data-grain-label]').textContent") == (
+                f"per {grain}"
+            )
+        assert len(bars) == (date_to - date_from).days + 1
+        # Every grain adds up to the same exact total, the KPI's.
+        assert (
+            all_kpis(page)["sales-overview"]["total_revenue"]
+            == expected_kpis(
+                warehouse,
+                date_from=date_from,
+                date_to=date_to,
+                excluded_categories=["electronics"],
+                excluded_segments=["Silver"],
+            )["total_revenue"]
+        )
+    act(page, set_grain("auto"))
+    act(page, click("#slicer-reset"))
+
+
+# --- layout at 800 and 1400 px wide --------------------------------------------------------
+
+# Everything drawn inside a KPI card or a visual's card must lie within it (SVG text included),
+# and no HTML element may hold content wider than itself; the document must be no wider than the
+# window; each chart must be as wide as its card; no two visible axis labels may touch. Returns
+# what breaks these rules, as text.
+LAYOUT_PROBLEMS = """(() => {
+  const problems = [];
+  const LABEL_GAP = 2;  // px between two axis labels on one line, or they read as one
+  const doc = document.documentElement;
+  if (doc.scrollWidth > doc.clientWidth) {
+    problems.push(`document ${doc.scrollWidth}px wide in a ${doc.clientWidth}px window`);
+  }
+  const name = (element) => `${element.tagName.toLowerCase()}`
+    + `${element.className && typeof element.className === 'string' ? '.' + element.className : ''}`
+    + ` "${(element.textContent || '').slice(0, 40)}"`;
+  const cards = document.querySelectorAll(
+    'section.page:not([hidden]) .kpi, section.page:not([hidden]) .visual');
+  for (const card of cards) {
+    const box = card.getBoundingClientRect();
+    for (const element of card.querySelectorAll('*')) {
+      const rect = element.getBoundingClientRect();
+      if (rect.width === 0 && rect.height === 0) continue;
+      if (rect.left < box.left - 0.5 || rect.right > box.right + 0.5
+          || rect.top < box.top - 0.5 || rect.bottom > box.bottom + 0.5) {
+        problems.push(`${name(element)} [${rect.left|0}..${rect.right|0}]`
+          + ` outside its card [${box.left|0}..${box.right|0}]`);
+      }
+      if (!(element instanceof SVGElement) && element.scrollWidth > element.clientWidth + 1
+          && getComputedStyle(element).display !== 'inline') {
+        problems.push(
+          `${name(element)} holds ${element.scrollWidth}px in ${element.clientWidth}px`);
+      }
+    }
+  }
+  for (const chart of document.querySelectorAll('section.page:not([hidden]) [data-chart]')) {
+    const svg = chart.querySelector('svg');
+    const width = svg ? svg.getBoundingClientRect().width : 0;
+    if (width < chart.clientWidth - 2) {
+      problems.push(
+        `chart ${chart.dataset.chart} ${width|0}px wide in a ${chart.clientWidth}px card`);
+    }
+    const labels = [...chart.querySelectorAll('.role-axis-label text')]
+      .filter((text) => Number(getComputedStyle(text).opacity) > 0 && text.textContent)
+      .map((text) => [text.textContent, text.getBoundingClientRect()]);
+    for (let i = 0; i < labels.length; i += 1) {
+      for (let j = i + 1; j < labels.length; j += 1) {
+        const [a, ra] = labels[i];
+        const [b, rb] = labels[j];
+        if (ra.left < rb.right + LABEL_GAP && rb.left < ra.right + LABEL_GAP
+            && ra.top < rb.bottom && rb.top < ra.bottom) {
+          problems.push(`chart ${chart.dataset.chart}: labels "${a}" and "${b}" touch`);
+        }
+      }
+    }
+  }
+  return problems;
+})()"""
+
+
+def layout_problems_at(page: Page, width: int, slug: str) -> list[str]:
+    """The layout problems of page `slug` in a window `width` px wide, once the charts have
+    been fitted (a few seconds at most: polled)."""
+    # Chromium runs no layout observers in a background tab, and each dashboard has its own tab.
+    page.send("Page.bringToFront")
+    page.send(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 1000, "deviceScaleFactor": 1, "mobile": False},
+    )
+    page.evaluate(click(f"#tab-{slug}"))
+    # Polled until clean; what is still wrong after that is the answer.
+    with suppress(TimeoutError):
+        page.wait_for(f"{LAYOUT_PROBLEMS}.length === 0", timeout=10)
+    return evaluate_json(page, LAYOUT_PROBLEMS)
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_every_page_fits_its_window_with_tens_of_billions_and_long_names(
+    summary_page: Page, variant_warehouse: Path, width: int, tmp_path: Path
+) -> None:
+    page = summary_page
+    act(page, click("#slicer-reset"))
+    with duckdb.connect(str(variant_warehouse), read_only=True) as warehouse:
+        expected = expected_kpis(warehouse)
+    # Money as large as this dashboard's, shown whole to the cent (never shortened).
+    assert len(expected["total_revenue"]) >= len("$10,000,000,000.00")
+    for slug in PAGE_KPIS:
+        assert layout_problems_at(page, width, slug) == [], f"{slug} at {width}px"
+        shot = page.screenshot(tmp_path / f"{slug}-{width}.png")
+        assert shot.stat().st_size > 10_000
+    overview = kpis_on(page, "sales-overview")
+    assert overview["total_revenue"] == expected["total_revenue"]
+    assert overview["total_profit"] == expected["total_profit"]
+    smallest_kpi_font = page.evaluate(
+        "Math.min(...[...document.querySelectorAll('[data-kpi]')]"
+        ".filter((element) => element.clientWidth > 0)"
+        ".map((element) => parseFloat(getComputedStyle(element).fontSize)))"
+    )
+    assert smallest_kpi_font >= 14, "KPI values stay readable"
+    page.evaluate(click("#tab-sales-overview"))
+    labels = chart_texts(page, "top_products")
+    assert any(label.startswith("Extraordinarily Comfortable") for label in labels)
+    assert LONG_PRODUCT_NAME in [row[0] for row in table_rows(page, "products")], (
+        "the table shows the long name whole"
+    )
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_the_session_dashboard_fits_its_window(page: Page, width: int) -> None:
+    act(page, click("#slicer-reset"))
+    for slug in PAGE_KPIS:
+        assert layout_problems_at(page, width, slug) == [], f"{slug} at {width}px"
+    page.send("Emulation.clearDeviceMetricsOverride")

@@ -3,7 +3,8 @@
 // from each customer's sales per day and category when the page carries them (exact for every
 // slicer), else from whole-period summaries per segment (they follow the segment slicer only, and
 // the page says so). Money is summed in integer cents, so the KPIs are exact and match the SQL over
-// the marts. No network: the data and the chart library are in the page.
+// the marts. No network: the data and the chart library are in the page. Each chart is as wide as
+// its card and each KPI value as large as its card lets it be, whatever the window's width.
 
 const data = JSON.parse(document.getElementById("dashboard-data").textContent);
 const chartSpecs = JSON.parse(document.getElementById("chart-specs").textContent);
@@ -42,6 +43,119 @@ function formatCount(count) {
 
 const FORMATS = { money: formatMoney, count: formatCount };
 
+// --- time periods --------------------------------------------------------------------------
+
+// "auto" adds revenue up per day over ranges up to AUTO_DAY_LIMIT days, per week up to
+// AUTO_WEEK_LIMIT, per month beyond: about 10 to 60 bars, each wide enough to read.
+const AUTO_DAY_LIMIT = 62;
+const AUTO_WEEK_LIMIT = 182;
+const MONTHS = [
+  "January", "February", "March", "April", "May", "June",
+  "July", "August", "September", "October", "November", "December",
+];
+
+function autoGrain(days) {
+  return days <= AUTO_DAY_LIMIT ? "day" : days <= AUTO_WEEK_LIMIT ? "week" : "month";
+}
+
+// The period holding a day (an index from the first day): its first day and the day after its
+// last. Weeks start on Monday (ISO), as DuckDB's date_trunc('week', ...).
+function periodOf(grain, day) {
+  const date = new Date(firstDayMs + day * DAY_MS);
+  if (grain === "week") {
+    const start = day - ((date.getUTCDay() + 6) % 7);
+    return { start, end: start + 7 };
+  }
+  if (grain === "month") {
+    const start = day - (date.getUTCDate() - 1);
+    const next = Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
+    return { start, end: Math.round((next - firstDayMs) / DAY_MS) };
+  }
+  return { start: day, end: day + 1 };
+}
+
+function periodName(grain, start) {
+  if (grain === "week") return `Week of ${isoDay(start)}`;
+  if (grain === "month") {
+    const date = new Date(firstDayMs + start * DAY_MS);
+    return `${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}`;
+  }
+  return isoDay(start);
+}
+
+// Revenue and orders per period over the selected days [first, last], summed in whole cents
+// from the days' totals; a period the range cuts short covers only its selected days.
+function revenuePerPeriod(grain, first, last, byDay) {
+  const periods = [];
+  for (let day = first; day <= last; ) {
+    const period = periodOf(grain, day);
+    const until = Math.min(period.end - 1, last);
+    let cents = 0;
+    let orders = 0;
+    for (let d = day; d <= until; d += 1) {
+      const totals = byDay.get(d);
+      if (totals) {
+        cents += totals.revenue;
+        orders += totals.orders;
+      }
+    }
+    const length = period.end - period.start;
+    const covered = until - day + 1;
+    const name = periodName(grain, period.start);
+    periods.push({
+      start: isoDay(day),
+      end: isoDay(until + 1),
+      period: name,
+      covered:
+        covered === length
+          ? `${length} of ${length}`
+          : `${covered} of ${length} (${isoDay(day)} to ${isoDay(until)})`,
+      revenue: cents / 100,
+      orders,
+      description: `${name}: ${formatMoney(cents)}, ${formatCount(orders)} orders`,
+    });
+    day = until + 1;
+  }
+  return periods;
+}
+
+// The time axis: a tick on each period's first day (each Monday when days are many), labelled
+// with the day, or the month for months. A period the range cuts short gets no tick of its own.
+const DAY_TICKS_LIMIT = 14;
+
+function timeAxis(grain, first, last) {
+  const tickGrain = grain === "day" && last - first + 1 > DAY_TICKS_LIMIT ? "week" : grain;
+  const ticks = [];
+  for (let day = first; day <= last; day = periodOf(tickGrain, day).end) {
+    if (periodOf(tickGrain, day).start === day) ticks.push(firstDayMs + day * DAY_MS);
+  }
+  return {
+    period_ticks: ticks,
+    period_label_format: grain === "month" ? "%b %Y" : "%b %d",
+  };
+}
+
+// --- labels --------------------------------------------------------------------------------
+
+// Product names broken into lines of about LABEL_LINE_CHARS on spaces; the chart shows the first
+// lines and the tooltip the whole name.
+const LABEL_LINE_CHARS = 30;
+
+function wrapLabel(text) {
+  const lines = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > LABEL_LINE_CHARS) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  lines.push(line);
+  return lines.join("\n");
+}
+
 function compareText(a, b) {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -65,8 +179,11 @@ const slicerTo = document.getElementById("slicer-to");
 const categoryBoxes = [...document.querySelectorAll("input[name='slicer-category']")];
 const segmentBoxes = [...document.querySelectorAll("input[name='slicer-segment']")];
 
+const grainSelects = [...document.querySelectorAll("select[data-grain-for]")];
+
 function currentSelection() {
   return {
+    grains: Object.fromEntries(grainSelects.map((select) => [select.dataset.grainFor, select.value])),
     fromDay: slicerFrom.value ? dayIndex(slicerFrom.value) : -Infinity,
     toDay: slicerTo.value ? dayIndex(slicerTo.value) : Infinity,
     categories: new Set(categoryBoxes.filter((box) => box.checked).map((box) => Number(box.value))),
@@ -232,28 +349,30 @@ function summarize(selection) {
     }))
     .sort(byRevenueThenName);
 
-  const days = [];
+  let revenueOverTime = [];
+  let grain = selection.grains.revenue_over_time ?? "auto";
+  const signals = {};
   if (data.first_day) {
     const first = Math.max(selection.fromDay, 0);
     const last = Math.min(selection.toDay, dayIndex(data.last_day));
-    for (let day = first; day <= last; day += 1) {
-      const totals = byDay.get(day) ?? { revenue: 0, orders: 0 };
-      days.push({ day: isoDay(day), revenue: totals.revenue / 100, orders: totals.orders });
-    }
+    if (grain === "auto") grain = autoGrain(last - first + 1);
+    revenueOverTime = revenuePerPeriod(grain, first, last, byDay);
+    signals.revenue_over_time = timeAxis(grain, first, last);
   }
   const tierCounts = groupCount(
     productRows.map((row) => row.performanceTier),
     data.performance_tiers,
   );
   const charts = {
-    revenue_over_time: days,
+    revenue_over_time: revenueOverTime,
     revenue_by_category: [...byCategory.entries()].map(([index, totals]) => ({
       category: data.categories[index],
       revenue: totals.revenue / 100,
       orders: totals.orders,
     })),
     top_products: productRows.slice(0, 10).map((row) => ({
-      product: row.label,
+      product: wrapLabel(row.label),
+      name: row.label,
       category: row.category,
       revenue: row.revenue / 100,
     })),
@@ -290,12 +409,64 @@ function summarize(selection) {
       row.priceTier,
     ]),
   };
-  return { kpis, charts, tables, orders };
+  return { kpis, charts, signals, tables, orders, grains: { revenue_over_time: grain } };
 }
 
 // --- rendering -----------------------------------------------------------------------------
 
 const chartViews = new Map();
+const fittedWidths = new WeakMap();
+let layouts = 0;
+
+// Each chart takes its card's width, now and whenever the card changes width (the window is
+// resized, its page is shown). Only a new width redraws, so the height a redraw changes does not
+// come back here.
+const chartResizer = new ResizeObserver((entries) => {
+  const redraws = [];
+  for (const entry of entries) {
+    const width = Math.floor(entry.contentRect.width);
+    const view = chartViews.get(entry.target);
+    if (!view || width <= 0 || fittedWidths.get(entry.target) === width) continue;
+    fittedWidths.set(entry.target, width);
+    redraws.push(view.width(width).runAsync());
+  }
+  if (redraws.length === 0) return;
+  Promise.all(redraws)
+    .then(() => {
+      layouts += 1;
+      root.dataset.layouts = String(layouts);
+    })
+    .catch(showError);
+});
+
+// A KPI value is drawn as large as its card allows (CSS) and, when its text is longer than the
+// card is wide, smaller until it fits; below KPI_MIN_FONT_PX it wraps instead. It always shows
+// the exact value.
+const KPI_MIN_FONT_PX = 14;
+
+function fitKpiValue(element) {
+  element.style.fontSize = "";
+  element.classList.remove("kpi-wrap");
+  const width = element.clientWidth;
+  if (!width || element.scrollWidth <= width) return;
+  let size = Math.floor((parseFloat(getComputedStyle(element).fontSize) * width) / element.scrollWidth);
+  element.style.fontSize = `${Math.max(size, KPI_MIN_FONT_PX)}px`;
+  while (element.scrollWidth > element.clientWidth && size > KPI_MIN_FONT_PX) {
+    size -= 1;
+    element.style.fontSize = `${size}px`;
+  }
+  if (element.scrollWidth > element.clientWidth) element.classList.add("kpi-wrap");
+}
+
+const kpiWidths = new WeakMap();
+const kpiResizer = new ResizeObserver((entries) => {
+  for (const entry of entries) {
+    const width = Math.floor(entry.contentRect.width);
+    if (width <= 0 || kpiWidths.get(entry.target) === width) continue;
+    kpiWidths.set(entry.target, width);
+    fitKpiValue(entry.target);
+  }
+});
 
 async function embedCharts() {
   const pending = [...document.querySelectorAll("[data-chart]")].map(async (element) => {
@@ -304,6 +475,7 @@ async function embedCharts() {
       renderer: "svg",
     });
     chartViews.set(element, result.view);
+    chartResizer.observe(element);
   });
   await Promise.all(pending);
 }
@@ -312,6 +484,17 @@ function renderKpis(kpis) {
   for (const element of document.querySelectorAll("[data-kpi]")) {
     const format = FORMATS[element.dataset.format];
     element.textContent = format(kpis[element.dataset.kpi]);
+    fitKpiValue(element);
+  }
+}
+
+function renderGrains(grains) {
+  for (const select of grainSelects) {
+    const grain = grains[select.dataset.grainFor];
+    const auto = select.querySelector("option[value='auto']");
+    if (auto) auto.textContent = `Auto (${grain})`;
+    const label = document.querySelector(`[data-grain-label='${select.dataset.grainFor}']`);
+    if (label) label.textContent = `per ${grain}`;
   }
 }
 
@@ -342,11 +525,14 @@ function renderTables(tables) {
   }
 }
 
-async function renderCharts(charts) {
+async function renderCharts(charts, signals) {
   await Promise.all(
-    [...chartViews.entries()].map(([element, view]) =>
-      view.data("values", charts[element.dataset.chart]).runAsync(),
-    ),
+    [...chartViews.entries()].map(([element, view]) => {
+      for (const [name, value] of Object.entries(signals[element.dataset.chart] ?? {})) {
+        view.signal(name, value);
+      }
+      return view.data("values", charts[element.dataset.chart]).runAsync();
+    }),
   );
 }
 
@@ -369,9 +555,10 @@ async function render() {
   const selection = currentSelection();
   const summary = summarize(selection);
   renderKpis(summary.kpis);
+  renderGrains(summary.grains);
   renderTables(summary.tables);
   describeSelection(summary.orders, selection);
-  await renderCharts(summary.charts);
+  await renderCharts(summary.charts, summary.signals);
   renders += 1;
   root.dataset.renders = String(renders);
 }
@@ -407,7 +594,7 @@ for (const tab of tabs) {
 }
 window.addEventListener("hashchange", () => showPage(location.hash.slice(1)));
 
-for (const input of [slicerFrom, slicerTo, ...categoryBoxes, ...segmentBoxes]) {
+for (const input of [slicerFrom, slicerTo, ...categoryBoxes, ...segmentBoxes, ...grainSelects]) {
   input.addEventListener("change", update);
 }
 document.getElementById("slicer-reset").addEventListener("click", () => {
@@ -420,6 +607,7 @@ window.addEventListener("error", (event) => showError(event.message));
 try {
   showPage(location.hash.slice(1));
   resetSlicers();
+  for (const element of document.querySelectorAll("[data-kpi]")) kpiResizer.observe(element);
   await embedCharts();
   await update();
   root.dataset.ready = "true";

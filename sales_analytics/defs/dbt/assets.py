@@ -13,7 +13,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from sales_analytics.core.days import DayWindow
 from sales_analytics.defs.dbt.metadata import relation_metadata, rows_per_day
-from sales_analytics.defs.dbt.project import RUN_TARGET_PATH, prepare_manifest
+from sales_analytics.defs.dbt.project import DUCKDB_TARGET, prepare_manifest, run_target_path
 from sales_analytics.defs.dbt.translator import SalesDbtTranslator
 from sales_analytics.defs.partitions import daily_partitions, run_as_of, run_window
 from sales_analytics.defs.resources.warehouse import Warehouse
@@ -79,14 +79,17 @@ BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
 
 
 @cache
-def build_dbt_assets(first_day: date, timezone: str, freshness_hours: float) -> dg.AssetsDefinition:
-    """Every model daily-partitioned from `first_day`; a range of days is one `dbt build`."""
+def build_dbt_assets(
+    first_day: date, timezone: str, freshness_hours: float, dbt_target: str = DUCKDB_TARGET
+) -> dg.AssetsDefinition:
+    """Every model daily-partitioned from `first_day`; a range of days is one `dbt build` with
+    the profile's output `dbt_target` (the engine's)."""
     days = daily_partitions(first_day, timezone)
     translator = SalesDbtTranslator(freshness=timedelta(hours=freshness_hours))
 
     @dbt_assets(
         name="dbt_build",
-        manifest=prepare_manifest(),
+        manifest=prepare_manifest(dbt_target),
         dagster_dbt_translator=translator,
         partitions_def=days,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -101,7 +104,9 @@ def build_dbt_assets(first_day: date, timezone: str, freshness_hours: float) -> 
         # dbt-duckdb fails at once on a lock; wait a bounded time and explain instead.
         warehouse.wait_until_writable()
         with environment(dbt_run_environment(window, as_of)):
-            invocation = dbt.cli(list(BUILD_ARGS), context=context, target_path=RUN_TARGET_PATH)
+            invocation = dbt.cli(
+                list(BUILD_ARGS), context=context, target_path=run_target_path(dbt_target)
+            )
         # dbt holds the DuckDB file until it exits, so sizes are read once the build is over.
         events = list(invocation.stream())
         manifest = invocation.manifest

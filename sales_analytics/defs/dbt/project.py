@@ -4,21 +4,59 @@ from __future__ import annotations
 
 import shutil
 import sys
-from functools import cached_property
+from functools import cache, cached_property
 from importlib.metadata import version
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging.version import Version
 
-from sales_analytics.core.settings import PROJECT_ROOT
+from sales_analytics.core.settings import PROJECT_ROOT, Settings
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "sales_analytics_dbt"
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-# Where run-time dbt commands write: one folder kept from run to run, so dbt's partial parse
-# (target/partial_parse.msgpack) is reused instead of a full parse in every run, and the folder
-# does not grow by a copy per invocation. Runs are one at a time (DAGSTER_HOME's run queue).
-RUN_TARGET_PATH = DBT_PROJECT_DIR / "target" / "runs"
+# The profile's outputs (profiles.yml), one per engine, as hooli-data-eng-pipelines switches them.
+DUCKDB_TARGET = "dev"
+SPARK_TARGET = "spark"
+SPARK_CONNECT_TARGET = "spark_connect"
+# Each target parses into its own folder: the manifest @dbt_assets loads names the adapter's
+# relations and macros, so a Spark build must never overwrite DuckDB's (target/manifest.json).
+TARGET_PATHS = {
+    DUCKDB_TARGET: Path("target"),
+    SPARK_TARGET: Path("target") / "spark",
+    SPARK_CONNECT_TARGET: Path("target") / "spark_connect",
+}
+
+
+def dbt_target(settings: Settings) -> str:
+    """The profile output of the engine the settings pick."""
+    if not settings.on_spark:
+        return DUCKDB_TARGET
+    return SPARK_CONNECT_TARGET if settings.spark_remote else SPARK_TARGET
+
+
+@cache
+def dbt_project_for(target: str = DUCKDB_TARGET) -> DbtProject:
+    return DbtProject(
+        project_dir=DBT_PROJECT_DIR,
+        profiles_dir=DBT_PROJECT_DIR,
+        # DuckDB runs dbt exactly as before the Spark outputs existed (the profile's default).
+        target=None if target == DUCKDB_TARGET else target,
+        target_path=TARGET_PATHS[target],
+    )
+
+
+dbt_project = dbt_project_for(DUCKDB_TARGET)
+
+
+def run_target_path(target: str = DUCKDB_TARGET) -> Path:
+    """Where run-time dbt commands write: one folder per target kept from run to run, so dbt's
+    partial parse (partial_parse.msgpack) is reused instead of a full parse in every run, and
+    the folder does not grow by a copy per invocation. Runs are one at a time (DAGSTER_HOME's
+    run queue)."""
+    return DBT_PROJECT_DIR / TARGET_PATHS[target] / "runs"
+
+
+RUN_TARGET_PATH = run_target_path(DUCKDB_TARGET)
 
 
 def dbt_executable() -> str:
@@ -47,9 +85,10 @@ class WarehouseDbtCliResource(DbtCliResource):
         return None
 
 
-def dbt_resource() -> DbtCliResource:
+def dbt_resource(target: str = DUCKDB_TARGET) -> DbtCliResource:
     return WarehouseDbtCliResource(
-        project_dir=dbt_project,
+        project_dir=dbt_project_for(target),
+        target=None if target == DUCKDB_TARGET else target,
         dbt_executable=dbt_executable(),
         # Logs read in the UI and in `make run`'s output, not on a colour terminal.
         global_config_flags=["--no-use-colors"],
@@ -67,18 +106,19 @@ def dbt_sources() -> list[Path]:
     ]
 
 
-def manifest_is_current() -> bool:
-    manifest = dbt_project.manifest_path
+def manifest_is_current(target: str = DUCKDB_TARGET) -> bool:
+    manifest = dbt_project_for(target).manifest_path
     if not manifest.exists():
         return False
     parsed_at = manifest.stat().st_mtime
     return all(path.stat().st_mtime <= parsed_at for path in dbt_sources())
 
 
-def prepare_manifest() -> Path:
+def prepare_manifest(target: str = DUCKDB_TARGET) -> Path:
     """Parse the dbt project into target/manifest.json (what @dbt_assets loads) when it is
     missing or older than a model, test or YAML file; with the dbt beside this Python, so the
     code location loads without an activated venv (`dagster dev`, `dg`, `uv run`, tests)."""
-    if not manifest_is_current():
-        dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
-    return dbt_project.manifest_path
+    project = dbt_project_for(target)
+    if not manifest_is_current(target):
+        dbt_resource(target).cli(["parse", "--quiet"], target_path=project.target_path).wait()
+    return project.manifest_path
