@@ -2,7 +2,8 @@
 
 Each module stays whole on one worker, so its module fixtures (a build, a `dagster dev`, a
 PostgreSQL server) are set up once; the modules that read the session's BI run share one worker,
-so that run is built once. The slowest modules start first: much of their time is waiting on
+so that run is built once, and so do the modules that read the session's Spark builds. The
+slowest modules start first: much of their time is waiting on
 Dagster's daemons (30 s loops) and on subprocesses, which the other worker fills with work, and a
 long module started last would leave one worker idle at the end.
 
@@ -21,10 +22,17 @@ BI_RUN_MODULES = frozenset(
     for name in ("test_bi_assets", "test_dashboard", "test_dashboard_browser", "test_powerbi_doc")
 )
 BI_RUN_UNIT = "bi_run"
+# The modules that read the session-scoped Spark builds and Connect server (spark/conftest.py).
+SPARK_MODULES = frozenset(
+    f"sales_analytics_tests/spark/{name}.py"
+    for name in ("test_engines_equal", "test_spark_connect")
+)
+SPARK_UNIT = "spark_builds"
 
 # Slowest first, as measured with --durations (seconds on a loaded 2-core machine); the other
 # modules follow in their collection order.
 SLOWEST_FIRST = (
+    SPARK_UNIT,  # ~180
     "sales_analytics_tests/live/test_live_launches.py",  # ~230
     "sales_analytics_tests/test_benchmark.py",  # ~160
     "sales_analytics_tests/test_run_alerts.py",  # ~130
@@ -44,7 +52,9 @@ SLOWEST_FIRST = (
 def work_unit(nodeid: str) -> str:
     """What a test runs with on one worker: its module, or the BI run's group of modules."""
     module = nodeid.split("::", 1)[0]
-    return BI_RUN_UNIT if module in BI_RUN_MODULES else module
+    if module in BI_RUN_MODULES:
+        return BI_RUN_UNIT
+    return SPARK_UNIT if module in SPARK_MODULES else module
 
 
 def rank(unit: str) -> int:
