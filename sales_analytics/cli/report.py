@@ -13,7 +13,7 @@ import duckdb
 
 from sales_analytics.cli.instance import prepare_dagster_home
 from sales_analytics.core.alerts import CheckOutcome
-from sales_analytics.core.lake import RAW_SCHEMA, lake_connection
+from sales_analytics.core.lake import RAW_SCHEMA, READABLE_MODEL_SCHEMAS, lake_connection
 from sales_analytics.core.settings import Settings
 from sales_analytics.core.sql import qualified_name
 from sales_analytics.defs.automation.sensors import failure_message
@@ -68,17 +68,19 @@ def table_row_counts(database: Path, tables: Sequence[str]) -> dict[str, int | N
 
 
 def lake_row_counts(lake: Path, tables: Sequence[str]) -> dict[str, int | None]:
-    """Row counts of the Spark lake's raw tables and marts (staging views only exist in Spark:
-    None, shown as missing)."""
+    """Row counts of the Spark lake's raw tables, marts and history. The staging views exist
+    only in Spark's catalog, with no files to count, so they are left out rather than shown as
+    missing."""
     schemas: dict[str, dict[str, list[str]]] = {}
     raw = []
     for table in tables:
         schema, name = table.split(".")
         if schema == RAW_SCHEMA:
             raw.append(name)
-        else:
+        elif schema in READABLE_MODEL_SCHEMAS:
             schemas.setdefault(schema, {})[name] = []
-    return row_counts_in(lake_connection(lake, raw, schemas), tables)
+    in_lake = [t for t in tables if t.split(".")[0] in (RAW_SCHEMA, *READABLE_MODEL_SCHEMAS)]
+    return row_counts_in(lake_connection(lake, raw, schemas), in_lake)
 
 
 def row_counts_in(

@@ -145,3 +145,23 @@ def test_spark_keeps_its_metastore_in_the_lake_and_its_own_manifest(builds):
     }
     for adapter, path in manifests.items():
         assert json.loads(path.read_text())["metadata"]["adapter_type"] == adapter
+
+
+def summary_counts(output: str) -> dict[str, str]:
+    """The "Rows per table" block of a run's summary: table -> count as printed."""
+    lines = output[output.index("Rows per table:") :].splitlines()[1:]
+    rows = [line.split() for line in lines if line.startswith("  ") and "." in line.split()[0]]
+    return {table: count for table, count in rows}
+
+
+def test_the_summary_counts_what_each_engine_holds(builds):
+    """Spark's summary lists the lake's tables with DuckDB's counts; its staging views live
+    only in Spark's catalog, so they are not listed (rather than shown as missing)."""
+    on_duckdb = summary_counts(builds["duckdb"].output)
+    on_spark = summary_counts(builds["spark"].output)
+    with duckdb.connect(str(builds["duckdb"].warehouse), read_only=True) as connection:
+        for table, count in on_duckdb.items():
+            (expected,) = connection.execute(f"select count(*) from {table}").fetchone()
+            assert count == f"{expected:,}", table
+    assert on_spark == {t: c for t, c in on_duckdb.items() if not t.startswith("staging.")}
+    assert "missing" not in builds["spark"].output
