@@ -7,6 +7,7 @@ import dagster as dg
 from pydantic import Field, ValidationError
 
 from sales_analytics.core.days import parse_as_of
+from sales_analytics.defs.partitions import AS_OF_TAG
 
 DEFAULT_SEED = 42
 CUSTOMERS_OP = "raw__customers"
@@ -75,3 +76,15 @@ def run_config_problems(
         except ValueError as error:
             problems.append(f"tag sales_analytics/as_of_date: {error}")
     return problems
+
+
+def refuse_invalid_run(run: dg.DagsterRun | None) -> None:
+    """InvalidRunConfig, naming every problem, for a run whose raw config or as-of tag would fail
+    midway; the raw writers call it when they are set up, before anything is written."""
+    problems = (
+        run_config_problems(run.run_config, run.tags.get(AS_OF_TAG)) if run is not None else []
+    )
+    if problems:
+        raise InvalidRunConfig(
+            "the run's config is invalid, nothing was written: " + "; ".join(problems)
+        )

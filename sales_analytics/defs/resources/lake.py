@@ -23,8 +23,7 @@ from sales_analytics.core.lake import (
     write_file_atomically,
 )
 from sales_analytics.core.raw_contract import RAW_TABLES
-from sales_analytics.defs.partitions import AS_OF_TAG
-from sales_analytics.defs.raw.config import InvalidRunConfig, run_config_problems
+from sales_analytics.defs.raw.config import refuse_invalid_run
 from sales_analytics.defs.resources.warehouse import (
     COLUMN_SCHEMA,
     COLUMNS,
@@ -55,14 +54,7 @@ class LakeIOManager(dg.ConfigurableIOManager):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # As the DuckDB writer: a run whose raw config would fail midway writes nothing.
-        run = context.run
-        problems = (
-            run_config_problems(run.run_config, run.tags.get(AS_OF_TAG)) if run is not None else []
-        )
-        if problems:
-            raise InvalidRunConfig(
-                "the run's config is invalid, nothing was written: " + "; ".join(problems)
-            )
+        refuse_invalid_run(context.run)
 
     @property
     def lake(self) -> Path:

@@ -13,8 +13,7 @@ import polars as pl
 from pydantic import Field
 
 from sales_analytics.core.settings import DEFAULT_LOCK_TIMEOUT_SECONDS
-from sales_analytics.defs.partitions import AS_OF_TAG
-from sales_analytics.defs.raw.config import InvalidRunConfig, run_config_problems
+from sales_analytics.defs.raw.config import refuse_invalid_run
 from sales_analytics.defs.resources.duckdb_client import (
     RowWindow,
     Table,
@@ -128,14 +127,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Resources are set up once, before the run's first step (in-process executor): the
         # writer refuses a run whose raw config would fail midway, before anything is written.
-        run = context.run
-        problems = (
-            run_config_problems(run.run_config, run.tags.get(AS_OF_TAG)) if run is not None else []
-        )
-        if problems:
-            raise InvalidRunConfig(
-                "the run's config is invalid, nothing was written: " + "; ".join(problems)
-            )
+        refuse_invalid_run(context.run)
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | FrameBatches) -> None:
         table = table_of(context)
