@@ -25,7 +25,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sales_analytics.core.sql import qualified_name, quote_identifier
+from sales_analytics.core.sql import qualified_name, quote_identifier, string_literal
 
 RAW_SCHEMA = "raw"
 # The hive-style folder of a day's raw rows. Not transaction_date: that column is the sale's
@@ -91,7 +91,7 @@ def create_view(
 ) -> None:
     """View schema.table over `files` (hive partitions read as columns); `columns` orders them
     (Spark puts a table's partition columns last), `drop` leaves partition folders out."""
-    paths = ", ".join("'" + name.replace("'", "''") + "'" for name in files)
+    paths = ", ".join(string_literal(name) for name in files)
     source = f"read_parquet([{paths}], hive_partitioning = true, union_by_name = true)"
     if columns:
         selection = ", ".join(quote_identifier(name) for name in columns)
