@@ -37,8 +37,8 @@ CHECKS_ONLY_JOB = "raw_checks_only"
 DBT_OP = "dbt_build"
 
 
-def definitions() -> dg.Definitions:
-    return build_definitions(dataclasses.replace(Settings.from_env(), history_start=HISTORY.start))
+def definitions(history_start: date | None = HISTORY.start) -> dg.Definitions:
+    return build_definitions(dataclasses.replace(Settings.from_env(), history_start=history_start))
 
 
 def run_warehouse_job(
@@ -60,12 +60,14 @@ def run_raw_checks_only(
     window: DayWindow | None = HISTORY,
     run_config: dict | None = None,
     tags: dict[str, str] | None = None,
+    history_start: date | None = HISTORY.start,
 ) -> dg.ExecuteInProcessResult:
-    """The raw checks alone over `window`'s days, against whatever the warehouse holds now."""
+    """The raw checks alone over `window`'s days, against whatever the warehouse holds now, with
+    the history configured to start at `history_start` (None: the default)."""
     checks_only = dg.define_asset_job(
         CHECKS_ONLY_JOB, selection=dg.AssetSelection.checks_for_assets(*RAW_KEYS)
     )
-    merged = dg.Definitions.merge(definitions(), dg.Definitions(jobs=[checks_only]))
+    merged = dg.Definitions.merge(definitions(history_start), dg.Definitions(jobs=[checks_only]))
     return merged.resolve_job_def(CHECKS_ONLY_JOB).execute_in_process(
         instance=instance,
         run_config=run_config,
@@ -179,16 +181,10 @@ def test_days_before_the_history_fail_only_a_configured_start(
     # The warehouse holds HISTORY's 90 days. The default history (90 days before today) starts
     # after its first days; a configured start ten days in does too, on purpose.
     later_start = HISTORY.start + timedelta(days=10)
-    settings = dataclasses.replace(
-        Settings.from_env(), history_start=later_start if configured else None
-    )
-    last_day = DayWindow(HISTORY.last_day, HISTORY.end)
-    checks_only = dg.define_asset_job(
-        CHECKS_ONLY_JOB, selection=dg.AssetSelection.checks_for_assets(*RAW_KEYS)
-    )
-    merged = dg.Definitions.merge(build_definitions(settings), dg.Definitions(jobs=[checks_only]))
-    result = merged.resolve_job_def(CHECKS_ONLY_JOB).execute_in_process(
-        instance=instance, tags=partition_range_tags(last_day), raise_on_error=False
+    result = run_raw_checks_only(
+        instance,
+        window=DayWindow(HISTORY.last_day, HISTORY.end),
+        history_start=later_start if configured else None,
     )
 
     dates = evaluations(result)["transaction_dates_within_history_window"]
